@@ -1,0 +1,122 @@
+//! Building the application: connect, migrate, assemble the schema and router, bind.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::database;
+use crate::graphql::{self, RetainSchema};
+use crate::http;
+use crate::metrics::Metrics;
+use crate::services::events::EventBus;
+
+/// What every resolver and handler shares.
+pub struct AppContext {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub events: EventBus,
+}
+
+/// The router's state: cheap to clone, every part shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub context: Arc<AppContext>,
+    pub schema: RetainSchema,
+}
+
+impl AppState {
+    /// Connects to the database, applies migrations and builds the schema.
+    pub async fn new(settings: Settings) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::default());
+        let db = database::connect(&settings, Some(metrics.clone())).await?;
+        database::migrate(&db).await?;
+        let context = Arc::new(AppContext {
+            db,
+            settings: Arc::new(settings),
+            metrics,
+            events: EventBus::default(),
+        });
+        let schema = graphql::schema_builder(&context.settings.limits)
+            .data(context.clone())
+            .finish();
+        Ok(Self { context, schema })
+    }
+}
+
+/// A bound, ready-to-run gateway. Binding happens in `build`, so callers (tests) can
+/// ask for port 0 and read the port before serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let bind = settings.bind.clone();
+        let state = AppState::new(settings).await?;
+        let listener = TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        let router = http::router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The shared context, from inside a resolver.
+pub fn app_context<'c>(ctx: &async_graphql::Context<'c>) -> &'c AppContext {
+    ctx.data_unchecked::<Arc<AppContext>>()
+}

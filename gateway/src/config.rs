@@ -1,0 +1,113 @@
+//! Typed, layered settings: built-in defaults, then an optional TOML file
+//! (`retain.toml`, or the path in `RETAIN_CONFIG`), then `RETAIN_…` environment
+//! variables (nested keys with `__`, e.g. `RETAIN_LIMITS__MAX_PAGE_SIZE`), then
+//! `DATABASE_URL`. Command-line flags override all of them.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything the gateway can be configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Address the HTTP server listens on. Port 0 picks a free port.
+    pub bind: String,
+    /// `sqlite://…` or `postgres://…`. When absent, an embedded SQLite file under
+    /// `data_dir` is used so a laptop needs no database server.
+    pub database_url: Option<String>,
+    /// Where the embedded SQLite database lives.
+    pub data_dir: PathBuf,
+    /// Largest number of pooled database connections.
+    pub database_pool_size: u32,
+    /// The shop's currency (ISO 4217). Prices and orders must use it, so that spend
+    /// can be summed across orders.
+    pub currency: String,
+    /// Serve GraphiQL to browsers at `/graphql`.
+    pub graphiql: bool,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    pub limits: Limits,
+}
+
+/// Request limits that keep one client from starving the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Limits {
+    /// Page size when a connection is asked for without `first`/`last`.
+    pub default_page_size: u32,
+    /// Largest `first`/`last` a connection accepts; bounds the rows one field loads.
+    pub max_page_size: u32,
+    /// Deepest selection set accepted; the nested customer → orders → items →
+    /// product query needs about 10.
+    pub max_depth: usize,
+    /// Largest query complexity: each field costs 1, connections multiply their
+    /// children by the page size asked for.
+    pub max_complexity: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a DataLoader waits, in milliseconds, for sibling fields to ask for
+    /// more keys before it runs its batch. Too short splits a page's lookups into
+    /// several statements; every nesting level waits this long once.
+    pub batch_window_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_url: None,
+            data_dir: PathBuf::from("retain-data"),
+            database_pool_size: 16,
+            currency: "CNY".into(),
+            graphiql: true,
+            log_format: LogFormat::Text,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            default_page_size: 20,
+            max_page_size: 100,
+            max_depth: 16,
+            max_complexity: 20_000,
+            max_body_bytes: 1024 * 1024,
+            batch_window_ms: 2,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads defaults, the config file and the environment.
+    pub fn load() -> Result<Self, Box<figment::Error>> {
+        let file = std::env::var("RETAIN_CONFIG").unwrap_or_else(|_| "retain.toml".into());
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("RETAIN_").split("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            figment = figment.merge(Serialized::default("database_url", url));
+        }
+        figment.extract().map_err(Box::new)
+    }
+
+    /// The database URL in effect: the configured one, or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("retain.db").display()
+            ),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Connecting to SQLite or PostgreSQL, running migrations, and counting statements.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use retain_schema::MigratorTrait;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+
+/// Opens the configured database. SQLite runs in WAL mode with foreign keys on, so
+/// readers never block the writer.
+pub async fn connect(
+    settings: &Settings,
+    metrics: Option<Arc<Metrics>>,
+) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.effective_database_url();
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    }
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .max_connections(settings.database_pool_size)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    let mut db = Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&url)))?;
+    if let Some(metrics) = metrics {
+        db.set_metric_callback(move |_info| {
+            metrics.sql_statements.inc();
+        });
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    retain_schema::Migrator::up(db, None)
+        .await
+        .context("running migrations")
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// Human-readable name of the backend, for logs and reports.
+pub fn backend_name(db: &DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        DbBackend::Postgres => "postgres",
+        DbBackend::Sqlite => "sqlite",
+        _ => "other",
+    }
+}
+
+/// The URL without its password, safe to log.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://retain:s3cret@db:5432/retain"),
+            "postgres://retain:***@db:5432/retain"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(
+            redact("sqlite://retain-data/retain.db?mode=rwc"),
+            "sqlite://retain-data/retain.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! DataLoaders for every relation, so a nested query costs a fixed number of
+//! statements whatever the page size. A fresh set is made per request (and cleared
+//! before each subscription event), so the cache never serves stale rows; pages warm
+//! it in one batch per relation (see `prefetch`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use chrono::Utc;
+use retain_schema::{campaign, customer, feedback, interaction, order, order_item, product};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
+
+use crate::error::ServiceError;
+use crate::paging::{Page, PageRequest, SortKey, fetch_child_pages};
+use crate::services::profile::{self, Activity};
+use crate::services::{customers, orders};
+
+pub type LoadError = Arc<ServiceError>;
+
+/// Rows of one table by primary key.
+pub struct ById<E: EntityTrait> {
+    db: DatabaseConnection,
+    id_column: E::Column,
+    id_of: fn(&E::Model) -> i64,
+}
+
+impl<E> Loader<i64> for ById<E>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + Clone,
+{
+    type Value = E::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, LoadError> {
+        let rows = E::find()
+            .filter(self.id_column.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(e.into()))?;
+        Ok(rows.into_iter().map(|m| ((self.id_of)(&m), m)).collect())
+    }
+}
+
+/// One page of a parent's children (a customer's orders, …), for many parents.
+pub struct ChildPages<E: EntityTrait> {
+    db: DatabaseConnection,
+    parent_column: E::Column,
+    parent_of: fn(&E::Model) -> i64,
+    sort: SortKey<E>,
+}
+
+impl<E> Loader<(i64, PageRequest)> for ChildPages<E>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + Clone,
+{
+    type Value = Page<E::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(i64, PageRequest)],
+    ) -> Result<HashMap<(i64, PageRequest), Page<E::Model>>, LoadError> {
+        // Parents asking for the same page shape share one statement.
+        let mut by_request: HashMap<&PageRequest, Vec<i64>> = HashMap::new();
+        for (parent, request) in keys {
+            by_request.entry(request).or_default().push(*parent);
+        }
+        let mut pages = HashMap::with_capacity(keys.len());
+        for (request, parents) in by_request {
+            let found = fetch_child_pages(
+                &self.db,
+                E::find(),
+                self.parent_column,
+                self.parent_of,
+                &parents,
+                &self.sort,
+                request,
+            )
+            .await
+            .map_err(Arc::new)?;
+            pages.extend(
+                found
+                    .into_iter()
+                    .map(|(p, page)| ((p, request.clone()), page)),
+            );
+        }
+        Ok(pages)
+    }
+}
+
+/// How many children each parent has.
+pub struct ChildCounts<E: EntityTrait> {
+    db: DatabaseConnection,
+    parent_column: E::Column,
+}
+
+#[derive(FromQueryResult)]
+struct ParentCount {
+    parent: i64,
+    children: i64,
+}
+
+impl<E> Loader<i64> for ChildCounts<E>
+where
+    E: EntityTrait,
+{
+    type Value = u64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, u64>, LoadError> {
+        let counts = E::find()
+            .select_only()
+            .column_as(self.parent_column, "parent")
+            .column_as(Expr::cust("COUNT(*)"), "children")
+            .filter(self.parent_column.is_in(keys.iter().copied()))
+            .group_by(self.parent_column)
+            .into_model::<ParentCount>()
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(e.into()))?;
+        let mut result: HashMap<i64, u64> = keys.iter().map(|k| (*k, 0)).collect();
+        result.extend(counts.into_iter().map(|c| (c.parent, c.children as u64)));
+        Ok(result)
+    }
+}
+
+/// Interest tags per customer.
+pub struct TagsOfCustomer(DatabaseConnection);
+
+impl Loader<i64> for TagsOfCustomer {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<String>>, LoadError> {
+        customers::tags_of(&self.0, keys).await.map_err(Arc::new)
+    }
+}
+
+/// Items per order.
+pub struct ItemsOfOrder(DatabaseConnection);
+
+impl Loader<i64> for ItemsOfOrder {
+    type Value = Vec<order_item::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<order_item::Model>>, LoadError> {
+        orders::items_of(&self.0, keys).await.map_err(Arc::new)
+    }
+}
+
+/// Purchase and engagement figures per customer.
+pub struct ActivityOfCustomer(DatabaseConnection);
+
+impl Loader<i64> for ActivityOfCustomer {
+    type Value = Activity;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Activity>, LoadError> {
+        profile::activity_of(&self.0, keys, Utc::now())
+            .await
+            .map_err(Arc::new)
+    }
+}
+
+/// Most keys one batch statement binds. Page-size caps bound a request's keys to
+/// about 100 × 100; both SQLite (32,766) and PostgreSQL (65,535) bind that many.
+const MAX_BATCH: usize = 10_000;
+
+/// A DataLoader with a per-request cache.
+pub type Batched<T> = DataLoader<T, HashMapCache>;
+
+/// Every loader a request may use.
+pub struct Loaders {
+    pub customers: Batched<ById<customer::Entity>>,
+    pub products: Batched<ById<product::Entity>>,
+    pub orders: Batched<ById<order::Entity>>,
+    pub campaigns: Batched<ById<campaign::Entity>>,
+    pub tags: Batched<TagsOfCustomer>,
+    pub items: Batched<ItemsOfOrder>,
+    pub activity: Batched<ActivityOfCustomer>,
+    pub orders_of_customer: Batched<ChildPages<order::Entity>>,
+    pub order_counts: Batched<ChildCounts<order::Entity>>,
+    pub interactions_of_customer: Batched<ChildPages<interaction::Entity>>,
+    pub interaction_counts: Batched<ChildCounts<interaction::Entity>>,
+    pub feedback_of_customer: Batched<ChildPages<feedback::Entity>>,
+    pub feedback_counts: Batched<ChildCounts<feedback::Entity>>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, batch_window: Duration) -> Self {
+        fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
+            inner: T,
+            window: Duration,
+        ) -> Batched<T> {
+            DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default())
+                .delay(window)
+                .max_batch_size(MAX_BATCH)
+        }
+        let db = db.clone();
+        Self {
+            customers: loader(
+                ById::<customer::Entity> {
+                    db: db.clone(),
+                    id_column: customer::Column::Id,
+                    id_of: |m| m.id,
+                },
+                batch_window,
+            ),
+            products: loader(
+                ById::<product::Entity> {
+                    db: db.clone(),
+                    id_column: product::Column::Id,
+                    id_of: |m| m.id,
+                },
+                batch_window,
+            ),
+            orders: loader(
+                ById::<order::Entity> {
+                    db: db.clone(),
+                    id_column: order::Column::Id,
+                    id_of: |m| m.id,
+                },
+                batch_window,
+            ),
+            campaigns: loader(
+                ById::<campaign::Entity> {
+                    db: db.clone(),
+                    id_column: campaign::Column::Id,
+                    id_of: |m| m.id,
+                },
+                batch_window,
+            ),
+            tags: loader(TagsOfCustomer(db.clone()), batch_window),
+            items: loader(ItemsOfOrder(db.clone()), batch_window),
+            activity: loader(ActivityOfCustomer(db.clone()), batch_window),
+            orders_of_customer: loader(
+                ChildPages {
+                    db: db.clone(),
+                    parent_column: order::Column::CustomerId,
+                    parent_of: |m: &order::Model| m.customer_id,
+                    sort: crate::graphql::orders::newest_first(),
+                },
+                batch_window,
+            ),
+            order_counts: loader(
+                ChildCounts::<order::Entity> {
+                    db: db.clone(),
+                    parent_column: order::Column::CustomerId,
+                },
+                batch_window,
+            ),
+            interactions_of_customer: loader(
+                ChildPages {
+                    db: db.clone(),
+                    parent_column: interaction::Column::CustomerId,
+                    parent_of: |m: &interaction::Model| m.customer_id,
+                    sort: crate::graphql::customers::interactions_newest_first(),
+                },
+                batch_window,
+            ),
+            interaction_counts: loader(
+                ChildCounts::<interaction::Entity> {
+                    db: db.clone(),
+                    parent_column: interaction::Column::CustomerId,
+                },
+                batch_window,
+            ),
+            feedback_of_customer: loader(
+                ChildPages {
+                    db: db.clone(),
+                    parent_column: feedback::Column::CustomerId,
+                    parent_of: |m: &feedback::Model| m.customer_id,
+                    sort: crate::graphql::feedback::newest_first(),
+                },
+                batch_window,
+            ),
+            feedback_counts: loader(
+                ChildCounts::<feedback::Entity> {
+                    db,
+                    parent_column: feedback::Column::CustomerId,
+                },
+                batch_window,
+            ),
+        }
+    }
+}
+
+impl Loaders {
+    /// Forgets every cached row, so the next event of a long-lived subscription reads
+    /// fresh data.
+    pub fn clear(&self) {
+        self.customers.clear::<i64>();
+        self.products.clear::<i64>();
+        self.orders.clear::<i64>();
+        self.campaigns.clear::<i64>();
+        self.tags.clear::<i64>();
+        self.items.clear::<i64>();
+        self.activity.clear::<i64>();
+        self.orders_of_customer.clear::<(i64, PageRequest)>();
+        self.order_counts.clear::<i64>();
+        self.interactions_of_customer.clear::<(i64, PageRequest)>();
+        self.interaction_counts.clear::<i64>();
+        self.feedback_of_customer.clear::<(i64, PageRequest)>();
+        self.feedback_counts.clear::<i64>();
+    }
+}
+
+/// The request's loaders, from inside a resolver.
+pub fn loaders<'c>(ctx: &async_graphql::Context<'c>) -> &'c Loaders {
+    ctx.data_unchecked::<Arc<Loaders>>()
+}

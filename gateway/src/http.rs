@@ -1,0 +1,482 @@
+//! HTTP: GraphQL over HTTP (per the GraphQL-over-HTTP spec, which the stock
+//! integration does not follow), GraphiQL, subscriptions, health and metrics.
+//!
+//! Media types: `application/graphql-response+json` when the client accepts it
+//! (request errors then answer 400 without `data`), else `application/json` (always
+//! 200 once the request is well-formed). Bodies must be `application/json`; other
+//! content types get 415, unacceptable `Accept` headers 406, mutations over GET 405.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::Variables;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::database;
+use crate::graphql::loaders::Loaders;
+use crate::metrics::{ErrorLabels, OperationLabels};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(subscriptions))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// DataLoaders for one request, or one subscription connection.
+fn loaders(state: &AppState) -> Loaders {
+    let context = &state.context;
+    Loaders::new(
+        &context.db,
+        Duration::from_millis(context.settings.limits.batch_window_ms),
+    )
+}
+
+/// Subscriptions over WebSocket (graphql-transport-ws and graphql-ws).
+async fn subscriptions(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let mut data = async_graphql::Data::default();
+            data.insert(Arc::new(loaders(&state)));
+            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
+                .with_data(data)
+                .serve()
+        })
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if database::ping(&state.context.db).await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.context.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The response media type the client asked for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum MediaType {
+    GraphqlResponse,
+    Json,
+}
+
+impl MediaType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponse => GRAPHQL_RESPONSE,
+            MediaType::Json => JSON,
+        }
+    }
+}
+
+/// Picks the response media type from `Accept`; `None` when nothing we offer fits.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::Json);
+    };
+    let mut fallback = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+        if refused {
+            continue;
+        }
+        match media.as_str() {
+            GRAPHQL_RESPONSE => return Some(MediaType::GraphqlResponse),
+            JSON | "application/*" | "*/*" => fallback = Some(MediaType::Json),
+            _ => {}
+        }
+    }
+    fallback
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// A request refused before execution, as a GraphQL-shaped error body.
+fn refusal(
+    status: StatusCode,
+    media: MediaType,
+    code: &str,
+    message: impl Into<String>,
+) -> Response {
+    let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] });
+    json_response(status, media, &body)
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())).expect("valid header"),
+    );
+    response
+}
+
+/// The parameters of a GraphQL request, checked for shape.
+struct Params {
+    query: String,
+    variables: Variables,
+    operation_name: Option<String>,
+}
+
+fn params_from_json(body: &Value) -> Result<Params, String> {
+    let Some(object) = body.as_object() else {
+        return Err("the request body must be a JSON object".into());
+    };
+    let query = match object.get("query") {
+        Some(Value::String(q)) => q.clone(),
+        Some(_) => return Err("query must be a string".into()),
+        None => return Err("query is required".into()),
+    };
+    let variables = match object.get("variables") {
+        None | Some(Value::Null) => Variables::default(),
+        Some(v @ Value::Object(_)) => Variables::from_json(v.clone()),
+        Some(_) => return Err("variables must be an object".into()),
+    };
+    let operation_name = match object.get("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name.clone()),
+        Some(_) => return Err("operationName must be a string".into()),
+    };
+    match object.get("extensions") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => return Err("extensions must be an object".into()),
+    }
+    Ok(Params {
+        query,
+        variables,
+        operation_name,
+    })
+}
+
+/// GET parameters arrive URL-encoded, `variables` and `extensions` as JSON text.
+fn params_from_query_string(raw: &str) -> Result<Params, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw).map_err(|e| format!("bad query string: {e}"))?;
+    let mut object = Map::new();
+    for (key, value) in pairs {
+        let parsed = match key.as_str() {
+            "variables" | "extensions" => serde_json::from_str(&value)
+                .map_err(|_| format!("{key} must be a JSON-encoded object"))?,
+            _ => Value::String(value),
+        };
+        object.insert(key, parsed);
+    }
+    params_from_json(&Value::Object(object))
+}
+
+/// What parsing the document told us before execution.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Parsed {
+    /// The document does not parse.
+    Malformed,
+    /// It parses; the operation to run has this type, if one is selected.
+    Operation(Option<OperationType>),
+}
+
+fn parse(params: &Params) -> Parsed {
+    let Ok(document) = async_graphql::parser::parse_query(&params.query) else {
+        return Parsed::Malformed;
+    };
+    Parsed::Operation(match document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match &params.operation_name {
+            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    })
+}
+
+fn operation_label(parsed: Parsed) -> &'static str {
+    match parsed {
+        Parsed::Operation(Some(OperationType::Query)) => "query",
+        Parsed::Operation(Some(OperationType::Mutation)) => "mutation",
+        Parsed::Operation(Some(OperationType::Subscription)) => "subscription",
+        _ => "invalid",
+    }
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    if raw.is_empty() && wants_html(&headers) && state.context.settings.graphiql {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .title("Retain")
+                .finish(),
+        )
+        .into_response();
+    }
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let params = match params_from_query_string(&raw) {
+        Ok(params) => params,
+        Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
+    };
+    let parsed = parse(&params);
+    if parsed == Parsed::Operation(Some(OperationType::Mutation)) {
+        let mut response = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "METHOD_NOT_ALLOWED",
+            "mutations must be sent with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, media, params, parsed).await
+}
+
+async fn graphql_post(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut parts = content_type.split(';').map(str::trim);
+    let is_json = parts.next() == Some(JSON);
+    let utf8 = parts.all(|p| !p.starts_with("charset=") || p == "charset=utf-8");
+    if !is_json || !utf8 {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send GraphQL requests as application/json (UTF-8)",
+        );
+    }
+    let limit = state.context.settings.limits.max_body_bytes;
+    let body: Bytes = match axum::body::to_bytes(request.into_body(), limit).await {
+        Ok(body) => body,
+        Err(_) => {
+            return refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                media,
+                "PAYLOAD_TOO_LARGE",
+                format!("the request body exceeds {limit} bytes"),
+            );
+        }
+    };
+    let json: Value = match serde_json::from_slice(&body) {
+        Ok(json) => json,
+        Err(e) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                media,
+                "BAD_REQUEST",
+                format!("the request body is not valid JSON: {e}"),
+            );
+        }
+    };
+    let params = match params_from_json(&json) {
+        Ok(params) => params,
+        Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
+    };
+    let parsed = parse(&params);
+    execute(&state, media, params, parsed).await
+}
+
+fn not_acceptable() -> Response {
+    let mut response = (
+        StatusCode::NOT_ACCEPTABLE,
+        format!("accept {GRAPHQL_RESPONSE} or {JSON}"),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Runs the request and shapes the response per the negotiated media type.
+async fn execute(state: &AppState, media: MediaType, params: Params, parsed: Parsed) -> Response {
+    let started = Instant::now();
+    let context = &state.context;
+    let mut request = async_graphql::Request::new(params.query)
+        .variables(params.variables)
+        .data(Arc::new(loaders(state)));
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    let response = state.schema.execute(request).await;
+
+    // A request error (parse, validation, variable coercion) never starts execution:
+    // no data, and no error carries a path.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = serde_json::to_value(&response).expect("a GraphQL response serialises");
+    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+        for error in errors {
+            let code = label_error(error, request_error, parsed);
+            context
+                .metrics
+                .graphql_errors
+                .get_or_create(&ErrorLabels { code })
+                .inc();
+        }
+    }
+    let status = if request_error {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        match media {
+            MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
+            MediaType::Json => StatusCode::OK,
+        }
+    } else {
+        StatusCode::OK
+    };
+    let labels = OperationLabels {
+        operation: operation_label(parsed).to_string(),
+    };
+    context
+        .metrics
+        .graphql_requests
+        .get_or_create(&labels)
+        .inc();
+    context
+        .metrics
+        .graphql_duration
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    json_response(status, media, &body)
+}
+
+/// Gives every error an `extensions.code` (resolvers set theirs; request errors get
+/// one from their kind) and returns it.
+fn label_error(error: &mut Value, request_error: bool, parsed: Parsed) -> String {
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let extensions = error
+        .as_object_mut()
+        .expect("errors are objects")
+        .entry("extensions")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(code) = extensions.get("code").and_then(Value::as_str) {
+        return code.to_string();
+    }
+    let code = if !request_error {
+        "INTERNAL_SERVER_ERROR"
+    } else if parsed == Parsed::Malformed {
+        "GRAPHQL_PARSE_FAILED"
+    } else if message.contains("nested too deep") {
+        "QUERY_TOO_DEEP"
+    } else if message.contains("too complex") {
+        "QUERY_TOO_COMPLEX"
+    } else {
+        "GRAPHQL_VALIDATION_FAILED"
+    };
+    extensions
+        .as_object_mut()
+        .expect("extensions are objects")
+        .insert("code".into(), Value::String(code.into()));
+    code.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn accept_header_negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(negotiate(&accept("*/*")), Some(MediaType::Json));
+        assert_eq!(
+            negotiate(&accept(
+                "application/json, application/graphql-response+json;q=0.9"
+            )),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(negotiate(&accept("text/html")), None);
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json;q=0, */*")),
+            Some(MediaType::Json)
+        );
+    }
+
+    #[test]
+    fn parameters_are_checked_for_shape() {
+        assert!(params_from_json(&json!({"query": "{ __typename }", "variables": null})).is_ok());
+        assert_eq!(
+            params_from_json(&json!({"query": 1})).err().unwrap(),
+            "query must be a string"
+        );
+        assert_eq!(
+            params_from_json(&json!({"query": "{a}", "variables": "x"}))
+                .err()
+                .unwrap(),
+            "variables must be an object"
+        );
+        assert_eq!(
+            params_from_json(&json!([])).err().unwrap(),
+            "the request body must be a JSON object"
+        );
+        let get =
+            params_from_query_string("query=%7B__typename%7D&variables=%7B%22a%22%3A1%7D").unwrap();
+        assert_eq!(get.query, "{__typename}");
+    }
+}

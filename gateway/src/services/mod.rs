@@ -1,0 +1,12 @@
+//! Domain services: the logic that GraphQL resolvers and CLI commands both call.
+//! Each validates its whole input before writing, and writes in one transaction.
+
+pub mod campaigns;
+pub mod catalog;
+pub mod customers;
+pub mod events;
+pub mod feedback;
+pub mod interactions;
+pub mod orders;
+pub mod profile;
+pub mod validate;

@@ -1,0 +1,143 @@
+//! The computed customer profile a retention team reads every day: recency,
+//! frequency and spend, engagement and tenure. Computed from orders and interactions
+//! in two grouped statements for any number of customers.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use retain_schema::{OrderStatus, interaction, order};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, Func};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
+
+use crate::error::ServiceResult;
+
+/// Orders in these statuses count as purchases: paid and not cancelled or refunded.
+pub const PURCHASED: [OrderStatus; 3] = [
+    OrderStatus::Paid,
+    OrderStatus::Shipped,
+    OrderStatus::Delivered,
+];
+
+/// Purchase and engagement figures of one customer, as of a moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Activity {
+    pub last_order_at: Option<DateTime<Utc>>,
+    pub orders_last_365_days: i64,
+    pub spend_last_365_days_minor: i64,
+    pub lifetime_orders: i64,
+    pub lifetime_spend_minor: i64,
+    pub interactions_last_30_days: i64,
+}
+
+impl Activity {
+    pub fn days_since_last_order(&self, now: DateTime<Utc>) -> Option<i64> {
+        self.last_order_at.map(|at| (now - at).num_days())
+    }
+
+    /// Lifetime spend over lifetime orders, in minor units; 0 without orders.
+    pub fn average_order_value_minor(&self) -> i64 {
+        if self.lifetime_orders == 0 {
+            0
+        } else {
+            self.lifetime_spend_minor / self.lifetime_orders
+        }
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct OrderTotals {
+    customer_id: i64,
+    lifetime_orders: i64,
+    lifetime_spend_minor: i64,
+    last_order_at: Option<DateTime<Utc>>,
+    orders_last_365_days: i64,
+    spend_last_365_days_minor: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct InteractionCount {
+    customer_id: i64,
+    interactions: i64,
+}
+
+/// `CAST(SUM(expr) AS BIGINT)`: SUM over BIGINT is NUMERIC on PostgreSQL, so cast
+/// back and both backends decode an i64.
+fn sum_as_bigint(expr: impl Into<Expr>) -> Expr {
+    Func::cast_as(Func::sum(expr.into()), Alias::new("BIGINT")).into()
+}
+
+/// The activity of each of `customer_ids` (customers without any get the default).
+pub async fn activity_of<C: ConnectionTrait>(
+    db: &C,
+    customer_ids: &[i64],
+    now: DateTime<Utc>,
+) -> ServiceResult<HashMap<i64, Activity>> {
+    let year_ago = now - Duration::days(365);
+    let month_ago = now - Duration::days(30);
+    let orders: Vec<OrderTotals> = order::Entity::find()
+        .select_only()
+        .column(order::Column::CustomerId)
+        .column_as(Expr::cust("COUNT(*)"), "lifetime_orders")
+        .column_as(
+            sum_as_bigint(Expr::col(order::Column::TotalMinor)),
+            "lifetime_spend_minor",
+        )
+        .column_as(order::Column::PlacedAt.max(), "last_order_at")
+        .column_as(
+            sum_as_bigint(
+                CaseStatement::new()
+                    .case(order::Column::PlacedAt.gte(year_ago), 1)
+                    .finally(0),
+            ),
+            "orders_last_365_days",
+        )
+        .column_as(
+            sum_as_bigint(
+                CaseStatement::new()
+                    .case(
+                        order::Column::PlacedAt.gte(year_ago),
+                        Expr::col(order::Column::TotalMinor),
+                    )
+                    .finally(0),
+            ),
+            "spend_last_365_days_minor",
+        )
+        .filter(order::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .filter(order::Column::Status.is_in(PURCHASED))
+        .group_by(order::Column::CustomerId)
+        .into_model::<OrderTotals>()
+        .all(db)
+        .await?;
+    let interactions: Vec<InteractionCount> = interaction::Entity::find()
+        .select_only()
+        .column(interaction::Column::CustomerId)
+        .column_as(Expr::cust("COUNT(*)"), "interactions")
+        .filter(interaction::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .filter(interaction::Column::OccurredAt.gte(month_ago))
+        .group_by(interaction::Column::CustomerId)
+        .into_model::<InteractionCount>()
+        .all(db)
+        .await?;
+
+    let mut activity: HashMap<i64, Activity> = customer_ids
+        .iter()
+        .map(|id| (*id, Activity::default()))
+        .collect();
+    for totals in orders {
+        let entry = activity.entry(totals.customer_id).or_default();
+        entry.last_order_at = totals.last_order_at;
+        entry.lifetime_orders = totals.lifetime_orders;
+        entry.lifetime_spend_minor = totals.lifetime_spend_minor;
+        entry.orders_last_365_days = totals.orders_last_365_days;
+        entry.spend_last_365_days_minor = totals.spend_last_365_days_minor;
+    }
+    for count in interactions {
+        activity
+            .entry(count.customer_id)
+            .or_default()
+            .interactions_last_30_days = count.interactions;
+    }
+    Ok(activity)
+}

@@ -1,0 +1,48 @@
+//! Schema migrations, one file per change, named by date and verb. Each has a `down`.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_customers;
+mod m20261123_000002_create_products;
+mod m20261123_000003_create_orders;
+mod m20261123_000004_create_interactions;
+mod m20261123_000005_create_campaigns;
+mod m20261123_000006_create_feedback;
+
+/// Applies Retain's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_customers::Migration),
+            Box::new(m20261123_000002_create_products::Migration),
+            Box::new(m20261123_000003_create_orders::Migration),
+            Box::new(m20261123_000004_create_interactions::Migration),
+            Box::new(m20261123_000005_create_campaigns::Migration),
+            Box::new(m20261123_000006_create_feedback::Migration),
+        ]
+    }
+}
+
+/// A plain (non-unique) index on `columns` of `table`, named after both.
+fn index<T, C>(table: T, columns: &[C]) -> IndexCreateStatement
+where
+    T: IntoIden + Clone + 'static,
+    C: IntoIden + Clone + 'static,
+{
+    let table_name = table.clone().into_iden().to_string();
+    let column_names: Vec<String> = columns
+        .iter()
+        .map(|c| c.clone().into_iden().to_string())
+        .collect();
+    let mut statement = Index::create();
+    statement
+        .name(format!("idx_{table_name}_{}", column_names.join("_")))
+        .table(table);
+    for column in columns {
+        statement.col(column.clone());
+    }
+    statement.to_owned()
+}

@@ -1,0 +1,252 @@
+//! A small harness for end-to-end tests: the real gateway on port 0, with a fresh
+//! database (a new SQLite file or a new PostgreSQL database), over real HTTP.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use retain_gateway::app::Application;
+use retain_gateway::config::Settings;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("RETAIN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn postgres_url_for(database: &str) -> String {
+    let admin = postgres_admin_url();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    format!("{base}/{database}")
+}
+
+/// A database that exists for one test and is dropped after it.
+struct Scratch {
+    url: String,
+    postgres_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    async fn create(backend: Backend) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("retain.db").display()
+                ),
+                postgres_name: None,
+                _dir: dir,
+            },
+            Backend::Postgres => {
+                let name = format!(
+                    "retain_t_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                );
+                let admin = Database::connect(postgres_admin_url())
+                    .await
+                    .expect("PostgreSQL is reachable (RETAIN_TEST_POSTGRES_URL)");
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .expect("dropping a stale test database");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("creating the test database");
+                Self {
+                    url: postgres_url_for(&name),
+                    postgres_name: Some(name),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(postgres_admin_url()).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The real gateway, serving on a free port until the test ends.
+pub struct TestGateway {
+    pub backend: Backend,
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    _stop: oneshot::Sender<()>,
+    _scratch: Scratch,
+}
+
+/// An HTTP response: status, content type and JSON body (`Null` if not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl TestGateway {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts with adjusted settings (limits, …). `RETAIN_TEST_LOG=debug` shows the
+    /// gateway's logs.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
+        if let Ok(filter) = std::env::var("RETAIN_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+        let scratch = Scratch::create(backend).await;
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            database_url: Some(scratch.url.clone()),
+            database_pool_size: 4,
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let app = Application::build(settings)
+            .await
+            .expect("the gateway starts");
+        let address = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            backend,
+            address,
+            client: reqwest::Client::new(),
+            database_url: scratch.url.clone(),
+            _stop: stop,
+            _scratch: scratch,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// POSTs a GraphQL request accepting `application/graphql-response+json`.
+    pub async fn post(&self, query: &str, variables: Value) -> Reply {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the gateway answers");
+        Reply::read(response).await
+    }
+
+    /// Runs a GraphQL operation that must succeed, and returns its `data`.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        let reply = self.post(query, variables).await;
+        assert_eq!(reply.status, 200, "{:#}", reply.body);
+        assert!(
+            reply.body.get("errors").is_none(),
+            "unexpected errors: {:#}",
+            reply.body
+        );
+        reply.body["data"].clone()
+    }
+
+    /// Runs a GraphQL operation that must fail with one error, and returns it.
+    pub async fn error(&self, query: &str, variables: Value) -> Value {
+        let reply = self.post(query, variables).await;
+        let errors = reply.body["errors"].as_array().cloned().unwrap_or_default();
+        assert_eq!(errors.len(), 1, "expected one error: {:#}", reply.body);
+        errors[0].clone()
+    }
+
+    /// SQL statements the gateway has run so far (from `/metrics`).
+    pub async fn sql_statements(&self) -> u64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix("retain_sql_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("the statement counter is exported")
+    }
+}
+
+impl Reply {
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = response.text().await.expect("a body");
+        Self {
+            status,
+            content_type,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as two tests, one per
+/// backend, so the whole suite runs on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
