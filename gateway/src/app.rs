@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -13,7 +14,9 @@ use crate::database;
 use crate::graphql::{self, RetainSchema};
 use crate::http;
 use crate::metrics::Metrics;
+use crate::plugins::{PluginEngine, SlotTable};
 use crate::services::events::EventBus;
+use crate::services::recommendations::CatalogCache;
 
 /// What every resolver and handler shares.
 pub struct AppContext {
@@ -21,6 +24,8 @@ pub struct AppContext {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub events: EventBus,
+    pub slots: Arc<SlotTable>,
+    pub catalog: CatalogCache,
 }
 
 /// The router's state: cheap to clone, every part shared.
@@ -36,11 +41,16 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let db = database::connect(&settings, Some(metrics.clone())).await?;
         database::migrate(&db).await?;
+        let engine = PluginEngine::new(&settings.plugins, &settings.plugin_cache_dir())?;
+        let slots = SlotTable::new(engine, db.clone(), settings.plugins.quarantine_after).await?;
+        slots.watch(Duration::from_millis(settings.plugins.poll_interval_ms));
         let context = Arc::new(AppContext {
             db,
             settings: Arc::new(settings),
             metrics,
             events: EventBus::default(),
+            slots,
+            catalog: CatalogCache::default(),
         });
         let schema = graphql::schema_builder(&context.settings.limits)
             .data(context.clone())

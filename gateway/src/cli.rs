@@ -1,4 +1,5 @@
-//! The `retain` command line: serve, migrate, seed, import, demo, schema.
+//! The `retain` command line: serve, migrate, seed, import, demo, plugin, segment,
+//! schema.
 
 use std::path::PathBuf;
 
@@ -6,13 +7,16 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use retain_schema::customer;
+use retain_schema::{PluginKind, customer};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::app::{AppState, Application, shutdown_signal};
 use crate::config::Settings;
 use crate::import::{self, ImportKind};
+use crate::plugins::batch::{BatchBuilder, ProfileFeatures};
+use crate::plugins::{LoadedPlugin, PluginEngine, bundled, registry, slots};
 use crate::seed::{self, SeedOptions};
+use crate::services::segmentation;
 use crate::{database, graphql};
 
 /// Retain: a GraphQL gateway for customer-retention teams.
@@ -57,7 +61,8 @@ pub enum Command {
         #[arg(long)]
         skip_invalid: bool,
     },
-    /// Migrate, seed demo data if the database is empty, and serve with GraphiQL.
+    /// Migrate, seed demo data if the database is empty, publish and activate the
+    /// bundled plugins in free slots, segment, and serve with GraphiQL.
     Demo {
         #[arg(long, env = "RETAIN_BIND")]
         bind: Option<String>,
@@ -65,8 +70,64 @@ pub enum Command {
         #[arg(long, default_value_t = 5_000)]
         customers: u64,
     },
+    /// Publish, list, activate and roll back strategy plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginCommand,
+    },
+    /// Segmentation runs.
+    Segment {
+        #[command(subcommand)]
+        action: SegmentCommand,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Validate and store a plugin version (a component, or a core module built
+    /// with wit-bindgen). Nothing is activated.
+    Publish { file: PathBuf },
+    /// List published versions, newest first.
+    List,
+    /// Publish the plugins that ship with Retain, activate each in its slot if the
+    /// slot is free, and segment the slots activated.
+    InstallBundled,
+    /// Bind a slot to a published version (`name@version`, id or SHA-256 prefix).
+    /// A segmenter slot is then re-segmented.
+    Activate {
+        slot: String,
+        plugin: String,
+        /// The plugin's configuration for this slot, as a JSON object.
+        #[arg(long)]
+        config: Option<String>,
+    },
+    /// Restore the version that was active before the current one.
+    Rollback { slot: String },
+    /// Run a segmenter locally over profiles from a CSV file and print the
+    /// segment distribution and timing. Touches no database.
+    Run {
+        file: PathBuf,
+        /// CSV with a header of profile features: days_since_last_order,
+        /// orders_365d, spend_365d (minor units), lifetime_orders, lifetime_spend,
+        /// average_order_value, interactions_30d, days_since_signup,
+        /// points_balance, days_between_orders, birthday_month, tags (`a;b`).
+        /// Missing columns are zero; empty day cells mean "never".
+        #[arg(long)]
+        profiles: PathBuf,
+        #[arg(long)]
+        config: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentCommand {
+    /// Classify every customer with the slot's active plugin.
+    Run {
+        #[arg(long)]
+        slot: String,
+    },
 }
 
 fn settings(cli_database: Option<String>, bind: Option<String>) -> anyhow::Result<Settings> {
@@ -101,6 +162,210 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, "serving");
     app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Who CLI changes are attributed to.
+const CLI_ACTOR: &str = "cli";
+
+async fn segment_with_progress(
+    state: &AppState,
+    slot: &str,
+) -> anyhow::Result<retain_schema::segment_run::Model> {
+    let bar = progress_bar();
+    bar.set_message(format!("segmenting {slot}"));
+    let run = segmentation::run(&state.context, slot, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(run)
+}
+
+/// Publishes the bundled plugins, activates them in free slots and segments
+/// those slots.
+async fn install_bundled(state: &AppState) -> anyhow::Result<()> {
+    let installed = bundled::install(&state.context, CLI_ACTOR).await?;
+    for (slot, plugin) in &installed {
+        println!(
+            "activated {}@{} in slot {slot}",
+            plugin.name, plugin.version
+        );
+    }
+    for (slot, plugin) in &installed {
+        if plugin.kind == PluginKind::Segmenter {
+            let started = std::time::Instant::now();
+            let run = segment_with_progress(state, slot).await?;
+            println!(
+                "segmented {} customers in slot {slot} in {:.1}s",
+                run.customers,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_config(config: Option<String>) -> anyhow::Result<Option<serde_json::Value>> {
+    config
+        .map(|c| serde_json::from_str(&c).context("--config is not valid JSON"))
+        .transpose()
+}
+
+async fn plugin_command(settings: Settings, action: PluginCommand) -> anyhow::Result<()> {
+    if let PluginCommand::Run {
+        file,
+        profiles,
+        config,
+    } = action
+    {
+        return run_locally(&settings, &file, &profiles, config);
+    }
+    let state = AppState::new(settings).await?;
+    let ctx = &state.context;
+    match action {
+        PluginCommand::Publish { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let published = registry::publish(
+                &ctx.db,
+                ctx.slots.engine(),
+                &bytes,
+                ctx.settings.plugins.max_component_bytes,
+                CLI_ACTOR,
+                Utc::now(),
+            )
+            .await?;
+            let p = &published.plugin;
+            let verb = if published.already_published {
+                "already published"
+            } else {
+                "published"
+            };
+            println!(
+                "{verb} {}@{} ({:?}, sha256 {}, {} bytes)",
+                p.name, p.version, p.kind, p.sha256, p.size_bytes
+            );
+        }
+        PluginCommand::List => {
+            println!(
+                "{:<24} {:<10} {:<12} {:<14} published",
+                "name", "version", "kind", "sha256"
+            );
+            for p in registry::list(&ctx.db, None).await? {
+                let quarantined = if p.quarantined_at.is_some() {
+                    "  QUARANTINED"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<24} {:<10} {:<12} {:<14} {}{quarantined}",
+                    p.name,
+                    p.version,
+                    format!("{:?}", p.kind).to_lowercase(),
+                    &p.sha256[..12],
+                    p.published_at.format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+        PluginCommand::Activate {
+            slot,
+            plugin,
+            config,
+        } => {
+            let bound = slots::activate(
+                &ctx.slots,
+                &slot,
+                &plugin,
+                parse_config(config)?,
+                CLI_ACTOR,
+                Utc::now(),
+            )
+            .await?;
+            println!("slot {slot} now serves {plugin}");
+            if bound.kind == PluginKind::Segmenter {
+                segment_with_progress(&state, &slot).await?;
+            }
+        }
+        PluginCommand::Rollback { slot } => {
+            let bound = slots::rollback(&ctx.slots, &slot, CLI_ACTOR, Utc::now()).await?;
+            let plugin = registry::find(&ctx.db, &bound.plugin_id.to_string()).await?;
+            println!(
+                "slot {slot} rolled back to {}@{}",
+                plugin.name, plugin.version
+            );
+            if bound.kind == PluginKind::Segmenter {
+                segment_with_progress(&state, &slot).await?;
+            }
+        }
+        PluginCommand::InstallBundled => install_bundled(&state).await?,
+        PluginCommand::Run { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// `retain plugin run`: a segmenter over CSV profiles, with no database.
+fn run_locally(
+    settings: &Settings,
+    file: &std::path::Path,
+    profiles: &std::path::Path,
+    config: Option<String>,
+) -> anyhow::Result<()> {
+    let config = parse_config(config)?
+        .unwrap_or_else(|| serde_json::json!({}))
+        .to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let engine = PluginEngine::new(&settings.plugins, &settings.plugin_cache_dir())?;
+    let plugin = LoadedPlugin::load(&engine, &registry::componentize(&bytes)?)?;
+    let mut reader = csv::Reader::from_path(profiles)
+        .with_context(|| format!("reading {}", profiles.display()))?;
+    let mut counts = vec![0_u64; plugin.info.segments.len()];
+    let mut customers = 0_u64;
+    let mut in_plugin = std::time::Duration::ZERO;
+    let mut rows = reader.deserialize::<ProfileFeatures>();
+    loop {
+        let mut batch = BatchBuilder::with_capacity(settings.plugins.batch_size);
+        for row in rows.by_ref().take(settings.plugins.batch_size) {
+            let line = customers + batch.len() as u64 + 2;
+            batch.push(&row.with_context(|| format!("{}: line {line}", profiles.display()))?);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        customers += batch.len() as u64;
+        let batch = batch.finish();
+        let started = std::time::Instant::now();
+        let answer = plugin
+            .classify(&config, &batch)
+            .map_err(|err| anyhow::anyhow!("the plugin {err}"))?;
+        in_plugin += started.elapsed();
+        for segment in answer.segments {
+            counts[usize::from(segment)] += 1;
+        }
+    }
+    println!(
+        "{} {} over {customers} profiles:",
+        plugin.name, plugin.version
+    );
+    for (segment, count) in plugin.info.segments.iter().zip(&counts) {
+        let share = if customers == 0 {
+            0.0
+        } else {
+            *count as f64 * 100.0 / customers as f64
+        };
+        println!("  {:<20} {count:>10} {share:>6.1}%", segment.key);
+    }
+    let seconds = in_plugin.as_secs_f64();
+    println!(
+        "classified in {:.3} ms ({:.1} million profiles/s)",
+        seconds * 1000.0,
+        if seconds > 0.0 {
+            customers as f64 / seconds / 1e6
+        } else {
+            0.0
+        }
+    );
     Ok(())
 }
 
@@ -187,8 +452,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed::seed(db, &options, &bar).await?;
                 bar.finish();
             }
+            let installed = bundled::install(&state.context, CLI_ACTOR).await?;
+            for (slot, plugin) in &installed {
+                println!(
+                    "activated {}@{} in slot {slot}",
+                    plugin.name, plugin.version
+                );
+            }
+            for (slot, plugin) in &installed {
+                if plugin.kind == PluginKind::Segmenter {
+                    segment_with_progress(&state, slot).await?;
+                }
+            }
             drop(state);
             serve(settings).await
+        }
+        Command::Plugin { action } => plugin_command(settings(cli.database, None)?, action).await,
+        Command::Segment {
+            action: SegmentCommand::Run { slot },
+        } => {
+            let state = AppState::new(settings(cli.database, None)?).await?;
+            let started = std::time::Instant::now();
+            let run = segment_with_progress(&state, &slot).await?;
+            println!(
+                "run {} of slot {slot}: {} customers classified, {} changed segment, in {:.1}s",
+                run.id,
+                run.customers,
+                run.changed,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Schema => {
             print!("{}", graphql::sdl());

@@ -29,6 +29,7 @@ pub struct Settings {
     /// `text` for people, `json` for log collectors.
     pub log_format: LogFormat,
     pub limits: Limits,
+    pub plugins: PluginSettings,
 }
 
 /// Request limits that keep one client from starving the others.
@@ -52,6 +53,54 @@ pub struct Limits {
     pub batch_window_ms: u64,
 }
 
+/// How strategy plugins run: the limits every call runs under, and how replicas
+/// notice activations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PluginSettings {
+    /// Wall-clock budget of one plugin call, in milliseconds. A batch of thousands
+    /// of profiles takes well under a millisecond, so this only stops runaway code.
+    pub deadline_ms: u64,
+    /// Linear memory one plugin instance may grow to, in MiB.
+    pub memory_mib: u64,
+    /// Largest component accepted at publish, in bytes.
+    pub max_component_bytes: usize,
+    /// Profiles classified per plugin call during a segmentation run; also the
+    /// number of customers read from the database at a time, which bounds memory.
+    pub batch_size: usize,
+    /// How often each replica looks for slot changes made elsewhere, in
+    /// milliseconds.
+    pub poll_interval_ms: u64,
+    /// Failed calls in a row after which a version is quarantined.
+    pub quarantine_after: u32,
+    /// Plugin instances alive at once; the pooling allocator reserves address
+    /// space for each.
+    pub max_instances: u32,
+    /// The segmenter slot whose segment recommenders receive as context.
+    pub recommendation_context_slot: String,
+    /// How long the catalogue facts recommenders read (co-purchases,
+    /// popularity) are reused before being recomputed, in seconds.
+    pub catalog_refresh_secs: u64,
+    /// Where compiled components are cached; `<data_dir>/plugin-cache` when unset.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        Self {
+            deadline_ms: 100,
+            memory_mib: 64,
+            max_component_bytes: 10 * 1024 * 1024,
+            batch_size: 4096,
+            poll_interval_ms: 250,
+            quarantine_after: 3,
+            max_instances: 64,
+            recommendation_context_slot: "tier".into(),
+            catalog_refresh_secs: 300,
+            cache_dir: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -70,6 +119,7 @@ impl Default for Settings {
             graphiql: true,
             log_format: LogFormat::Text,
             limits: Limits::default(),
+            plugins: PluginSettings::default(),
         }
     }
 }
@@ -98,6 +148,14 @@ impl Settings {
             figment = figment.merge(Serialized::default("database_url", url));
         }
         figment.extract().map_err(Box::new)
+    }
+
+    /// Where compiled plugin components are cached.
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        self.plugins
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("plugin-cache"))
     }
 
     /// The database URL in effect: the configured one, or the embedded SQLite file.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_graphql::Variables;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::http::GraphiQLSource;
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
@@ -31,6 +31,7 @@ use crate::metrics::{ErrorLabels, OperationLabels};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
+const MULTIPART: &str = "multipart/form-data";
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -160,6 +161,14 @@ struct Params {
     operation_name: Option<String>,
 }
 
+impl Params {
+    fn into_request(self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query).variables(self.variables);
+        request.operation_name = self.operation_name;
+        request
+    }
+}
+
 fn params_from_json(body: &Value) -> Result<Params, String> {
     let Some(object) = body.as_object() else {
         return Err("the request body must be a JSON object".into());
@@ -215,14 +224,14 @@ enum Parsed {
     Operation(Option<OperationType>),
 }
 
-fn parse(params: &Params) -> Parsed {
-    let Ok(document) = async_graphql::parser::parse_query(&params.query) else {
+fn parse(query: &str, operation_name: Option<&str>) -> Parsed {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
         return Parsed::Malformed;
     };
     Parsed::Operation(match document.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => match &params.operation_name {
-            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
             None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
             None => None,
         },
@@ -261,7 +270,7 @@ async fn graphql_get(
         Ok(params) => params,
         Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
     };
-    let parsed = parse(&params);
+    let parsed = parse(&params.query, params.operation_name.as_deref());
     if parsed == Parsed::Operation(Some(OperationType::Mutation)) {
         let mut response = refusal(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -274,7 +283,7 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, media, params, parsed).await
+    execute(&state, media, params.into_request()).await
 }
 
 async fn graphql_post(State(state): State<AppState>, request: Request) -> Response {
@@ -287,6 +296,9 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
+    if content_type.starts_with(MULTIPART) {
+        return graphql_multipart(&state, media, &content_type, request).await;
+    }
     let mut parts = content_type.split(';').map(str::trim);
     let is_json = parts.next() == Some(JSON);
     let utf8 = parts.all(|p| !p.starts_with("charset=") || p == "charset=utf-8");
@@ -295,7 +307,7 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
             "UNSUPPORTED_MEDIA_TYPE",
-            "send GraphQL requests as application/json (UTF-8)",
+            "send GraphQL requests as application/json (UTF-8), or multipart/form-data with files",
         );
     }
     let limit = state.context.settings.limits.max_body_bytes;
@@ -325,8 +337,58 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
         Ok(params) => params,
         Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
     };
-    let parsed = parse(&params);
-    execute(&state, media, params, parsed).await
+    execute(&state, media, params.into_request()).await
+}
+
+/// A request with file uploads, per the GraphQL multipart request spec
+/// (`operations`, `map`, then the files). Uploads may be as large as a plugin
+/// component; everything else keeps the usual body limit.
+async fn graphql_multipart(
+    state: &AppState,
+    media: MediaType,
+    content_type: &str,
+    request: Request,
+) -> Response {
+    let settings = &state.context.settings;
+    let limit = settings.limits.max_body_bytes + settings.plugins.max_component_bytes;
+    let body: Bytes = match axum::body::to_bytes(request.into_body(), limit).await {
+        Ok(body) => body,
+        Err(_) => {
+            return refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                media,
+                "PAYLOAD_TOO_LARGE",
+                format!("the request body exceeds {limit} bytes"),
+            );
+        }
+    };
+    let options = MultipartOptions::default()
+        .max_file_size(settings.plugins.max_component_bytes)
+        .max_num_files(1);
+    match async_graphql::http::receive_body(
+        Some(content_type),
+        futures::io::Cursor::new(body),
+        options,
+    )
+    .await
+    {
+        Ok(request) => execute(state, media, request).await,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "an uploaded file exceeds {} bytes",
+                settings.plugins.max_component_bytes
+            ),
+        ),
+        Err(err) => refusal(
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_REQUEST",
+            format!("the multipart request is malformed: {err}"),
+        ),
+    }
 }
 
 fn not_acceptable() -> Response {
@@ -343,15 +405,11 @@ fn not_acceptable() -> Response {
 }
 
 /// Runs the request and shapes the response per the negotiated media type.
-async fn execute(state: &AppState, media: MediaType, params: Params, parsed: Parsed) -> Response {
+async fn execute(state: &AppState, media: MediaType, request: async_graphql::Request) -> Response {
     let started = Instant::now();
     let context = &state.context;
-    let mut request = async_graphql::Request::new(params.query)
-        .variables(params.variables)
-        .data(Arc::new(loaders(state)));
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
+    let parsed = parse(&request.query, request.operation_name.as_deref());
+    let request = request.data(Arc::new(loaders(state)));
     let response = state.schema.execute(request).await;
 
     // A request error (parse, validation, variable coercion) never starts execution:

@@ -10,5 +10,6 @@ pub mod http;
 pub mod import;
 pub mod metrics;
 pub mod paging;
+pub mod plugins;
 pub mod seed;
 pub mod services;

@@ -1,9 +1,10 @@
 //! Load benchmark for the GraphQL API: the real release binary, a seeded database and
 //! real HTTP over loopback, so the numbers include everything a client would pay for.
 //!
-//! For each backend it seeds a fresh database with `retain seed`, starts
-//! `retain serve` on a free port, drives three query shapes at concurrency 1 and 32,
-//! and prints a Markdown table with throughput, latency percentiles and the SQL
+//! For each backend it seeds a fresh database with `retain seed`, installs the
+//! bundled plugins (`retain plugin install-bundled`, which segments every customer),
+//! starts `retain serve` on a free port, drives four query shapes at concurrency 1
+//! and 32, and prints a Markdown table with throughput, latency percentiles and the SQL
 //! statements each request cost (read from `/metrics`, so N+1 regressions show up).
 //!
 //! ```text
@@ -55,6 +56,9 @@ const Q2: &str = "{ customers(first: 100) { edges { node { id externalId name em
 const Q3: &str = "{ customers(first: 50) { edges { node { id name orders(first: 10) { \
     edges { node { id orderNumber total { minor } items { quantity product { name } } } } \
     } } } } }";
+const Q4: &str = "query Q4($id: ID!) { node(id: $id) { ... on Customer { id \
+    segments { slot key score } \
+    recommendations(slot: \"recs.home\", first: 5) { product { name } score reason } } } }";
 
 fn main() -> ExitCode {
     // `cargo test --benches` (and `--all-targets`) runs bench targets without `--bench`;
@@ -311,8 +315,16 @@ async fn measure(
         backend.name(),
         settings.customers
     );
-    let seeding = seed(binary, workdir, database_url, settings.customers).await?;
+    let customers = settings.customers.to_string();
+    let seed_args = ["seed", "--customers", customers.as_str(), "--seed", "7"];
+    let seeding = run_cli(binary, workdir, database_url, &seed_args).await?;
     eprintln!("api_load: {}: seeded in {seeding:.1?}", backend.name());
+    let install = ["plugin", "install-bundled"];
+    let segmenting = run_cli(binary, workdir, database_url, &install).await?;
+    eprintln!(
+        "api_load: {}: bundled plugins installed and four slots segmented in {segmenting:.1?}",
+        backend.name()
+    );
 
     let server = Server::start(binary, workdir, database_url).await?;
     let client = Client::builder()
@@ -328,10 +340,14 @@ async fn measure(
     let shapes = [
         Shape {
             name: "Q1 customer by id with profile",
-            bodies: customer_by_id_bodies(&client, &graphql).await?,
+            bodies: customer_by_id_bodies(&client, &graphql, Q1, "Q1").await?,
         },
         Shape::fixed("Q2 customers page of 100", Q2),
         Shape::fixed("Q3 50 customers → 10 orders → items", Q3),
+        Shape {
+            name: "Q4 customer segments + 5 recommendations",
+            bodies: customer_by_id_bodies(&client, &graphql, Q4, "Q4").await?,
+        },
     ];
 
     let mut rows = Vec::new();
@@ -361,20 +377,21 @@ async fn measure(
         }
     }
     drop(server);
-    print_report(backend, settings.customers, seeding, &rows);
+    print_report(backend, settings.customers, seeding, segmenting, &rows);
     Ok(())
 }
 
-/// Runs `retain seed` to completion and returns how long it took.
-async fn seed(
+/// Runs a `retain` command (seeding, installing plugins) to completion and returns
+/// how long it took.
+async fn run_cli(
     binary: &Path,
     workdir: &Path,
     database_url: &str,
-    customers: u64,
+    args: &[&str],
 ) -> Result<Duration> {
     let mut command = Command::new(binary);
     command
-        .args(["seed", "--customers", &customers.to_string(), "--seed", "7"])
+        .args(args)
         .env("DATABASE_URL", database_url)
         .current_dir(workdir)
         .stdin(Stdio::null())
@@ -384,9 +401,13 @@ async fn seed(
     // Seeding 100 000 customers takes a while; keep it off the async workers.
     let status = tokio::task::spawn_blocking(move || command.status())
         .await?
-        .context("running retain seed")?;
+        .with_context(|| format!("running retain {}", args.join(" ")))?;
     let elapsed = started.elapsed();
-    ensure!(status.success(), "retain seed failed: {status}");
+    ensure!(
+        status.success(),
+        "retain {} failed: {status}",
+        args.join(" ")
+    );
     Ok(elapsed)
 }
 
@@ -526,8 +547,14 @@ impl Shape {
     }
 }
 
-/// Q1 bodies, one per customer of the first page, so requests do not all hit one row.
-async fn customer_by_id_bodies(client: &Client, url: &str) -> Result<Arc<[String]>> {
+/// Bodies of a per-customer query, one per customer of the first page, so requests
+/// do not all hit one row.
+async fn customer_by_id_bodies(
+    client: &Client,
+    url: &str,
+    query: &str,
+    operation: &str,
+) -> Result<Arc<[String]>> {
     #[derive(Deserialize)]
     struct Page {
         data: Data,
@@ -561,8 +588,8 @@ async fn customer_by_id_bodies(client: &Client, url: &str) -> Result<Arc<[String
         .into_iter()
         .map(|edge| {
             serde_json::json!({
-                "query": Q1,
-                "operationName": "Q1",
+                "query": query,
+                "operationName": operation,
                 "variables": { "id": edge.node.id },
             })
             .to_string()
@@ -707,11 +734,21 @@ struct Row {
     outcome: Outcome,
 }
 
-fn print_report(backend: Backend, customers: u64, seeding: Duration, rows: &[Row]) {
+fn print_report(
+    backend: Backend,
+    customers: u64,
+    seeding: Duration,
+    segmenting: Duration,
+    rows: &[Row],
+) {
     println!();
     println!("### {} — {customers} customers", backend.name());
     println!();
     println!("Seeding: {:.1} s", seeding.as_secs_f64());
+    println!(
+        "Publishing the bundled plugins and segmenting four slots: {:.1} s",
+        segmenting.as_secs_f64()
+    );
     println!();
     println!(
         "| query | concurrency | requests | req/s | p50 ms | p99 ms | SQL statements/request | failures |"

@@ -9,6 +9,25 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+/// Test plugins, built from `tests/guests/` by the build script.
+pub mod guests {
+    macro_rules! guest {
+        ($package:literal) => {
+            include_bytes!(concat!(env!("OUT_DIR"), "/", $package, ".wasm"))
+        };
+    }
+
+    /// Misbehaves (config `misbehave`: loop, memory, trap) on customers tagged
+    /// `hostile`.
+    pub const HOSTILE: &[u8] = guest!("retain-guest-hostile");
+    /// Returns oversized, out-of-range answers for customers tagged `hostile`.
+    pub const BAD_OUTPUT: &[u8] = guest!("retain-guest-bad-output");
+    /// A valid component of a world that is not Retain's.
+    pub const OTHER_WORLD: &[u8] = guest!("retain-guest-other-world");
+    /// Segments `big` / `small` by lifetime spend.
+    pub const BIG_SPENDERS: &[u8] = guest!("retain-guest-big-spenders");
+}
+
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -107,7 +126,8 @@ pub struct TestGateway {
     pub client: reqwest::Client,
     pub database_url: String,
     _stop: oneshot::Sender<()>,
-    _scratch: Scratch,
+    /// The database this gateway created; replicas share their primary's.
+    _scratch: Option<Scratch>,
 }
 
 /// An HTTP response: status, content type and JSON body (`Null` if not JSON).
@@ -133,12 +153,30 @@ impl TestGateway {
                 .try_init();
         }
         let scratch = Scratch::create(backend).await;
+        let url = scratch.url.clone();
+        Self::serve(backend, url, Some(scratch), adjust).await
+    }
+
+    /// A second gateway on this one's database, as another replica would be.
+    pub async fn replica(&self) -> Self {
+        Self::serve(self.backend, self.database_url.clone(), None, |_| {}).await
+    }
+
+    async fn serve(
+        backend: Backend,
+        database_url: String,
+        scratch: Option<Scratch>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = Settings {
             bind: "127.0.0.1:0".into(),
-            database_url: Some(scratch.url.clone()),
+            database_url: Some(database_url.clone()),
             database_pool_size: 4,
             ..Settings::default()
         };
+        // Compiled plugins are cached by content, so every test shares one cache.
+        settings.plugins.cache_dir = Some(std::env::temp_dir().join("retain-test-plugin-cache"));
+        settings.plugins.max_instances = 16;
         adjust(&mut settings);
         let app = Application::build(settings)
             .await
@@ -152,7 +190,7 @@ impl TestGateway {
             backend,
             address,
             client: reqwest::Client::new(),
-            database_url: scratch.url.clone(),
+            database_url,
             _stop: stop,
             _scratch: scratch,
         }
@@ -193,6 +231,35 @@ impl TestGateway {
         let errors = reply.body["errors"].as_array().cloned().unwrap_or_default();
         assert_eq!(errors.len(), 1, "expected one error: {:#}", reply.body);
         errors[0].clone()
+    }
+
+    /// Sends a GraphQL multipart request (the upload spec) with one file bound to
+    /// the variable `file_variable`.
+    pub async fn upload(
+        &self,
+        query: &str,
+        variables: Value,
+        file_variable: &str,
+        file: &[u8],
+    ) -> Reply {
+        let operations = json!({ "query": query, "variables": variables });
+        let map = json!({ "0": [format!("variables.{file_variable}")] });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", map.to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(file.to_vec()).file_name("plugin.wasm"),
+            );
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
+            .multipart(form)
+            .send()
+            .await
+            .expect("the gateway answers");
+        Reply::read(response).await
     }
 
     /// SQL statements the gateway has run so far (from `/metrics`).

@@ -2,7 +2,10 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use retain_schema::{Channel, InteractionKind, customer, customer_tag, interaction};
+use retain_schema::{
+    Channel, InteractionKind, PluginKind, customer, customer_tag, interaction, segment_membership,
+    slot,
+};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
 
@@ -20,9 +23,11 @@ use crate::graphql::loaders::loaders;
 use crate::graphql::orders::Order;
 use crate::graphql::pages::{PageArgs, child_connection, list_connection};
 use crate::graphql::prefetch;
+use crate::graphql::segments::{CustomerSegment, Recommendation, SegmentChange};
 use crate::paging::{SortKey, SortValue};
 use crate::services::customers::{self, CustomerInput, CustomerPatch};
 use crate::services::interactions::{self, NewInteraction};
+use crate::services::{recommendations, segmentation};
 
 pub struct Customer(pub customer::Model);
 
@@ -157,6 +162,57 @@ impl Customer {
         prefetch::orders(ctx, &ctx.look_ahead(), &rows).await?;
         Ok(connection)
     }
+    /// The customer's segment in every segmenter slot that has one.
+    async fn segments(&self, ctx: &Context<'_>) -> Result<Vec<CustomerSegment>> {
+        let slots = app_context(ctx).slots.bindings();
+        let mut names: Vec<&String> = slots
+            .values()
+            .filter(|b| b.kind == PluginKind::Segmenter)
+            .map(|b| &b.slot)
+            .collect();
+        names.sort();
+        let mut segments = Vec::with_capacity(names.len());
+        for slot in names {
+            if let Some(segment) = CustomerSegment::load(ctx, slot, self.0.id).await? {
+                segments.push(segment);
+            }
+        }
+        Ok(segments)
+    }
+    /// The customer's segment in `slot`'s latest segmentation; null before the
+    /// first run or for customers classified since.
+    async fn segment(&self, ctx: &Context<'_>, slot: String) -> Result<Option<CustomerSegment>> {
+        CustomerSegment::load(ctx, &slot, self.0.id).await
+    }
+    /// When the customer entered and left segments of `slot`, newest first.
+    async fn segment_history(
+        &self,
+        ctx: &Context<'_>,
+        slot: String,
+        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> Result<Vec<SegmentChange>> {
+        let db = &app_context(ctx).db;
+        Ok(segmentation::history(db, &slot, self.0.id, first as u64)
+            .await
+            .gql()?
+            .into_iter()
+            .map(SegmentChange)
+            .collect())
+    }
+    /// Products for the customer from the recommender in `slot`, best first.
+    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    async fn recommendations(
+        &self,
+        ctx: &Context<'_>,
+        slot: String,
+        #[graphql(default = 10, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> Result<Vec<Recommendation>> {
+        let app = app_context(ctx);
+        let found = recommendations::recommend(app, &slot, self.0.id, first as u32)
+            .await
+            .gql()?;
+        Ok(found.into_iter().map(Recommendation).collect())
+    }
     /// What the customer did, newest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn interactions(
@@ -278,6 +334,8 @@ pub struct CustomerFilter {
     pub signup_at: Option<RangeFilter<DateTime<Utc>>>,
     pub birthday: Option<RangeFilter<NaiveDate>>,
     pub tags: Option<TagFilter>,
+    /// Customers in one of these segments of a slot's latest segmentation.
+    pub segment: Option<SegmentFilter>,
     pub consent_email: Option<bool>,
     pub consent_sms: Option<bool>,
     pub consent_app_push: Option<bool>,
@@ -298,6 +356,32 @@ pub struct TagFilter {
     pub all: Option<Vec<String>>,
     /// None of these tags.
     pub none: Option<Vec<String>>,
+}
+
+/// Segment criteria: the slot and the segment keys that qualify.
+#[derive(InputObject)]
+pub struct SegmentFilter {
+    pub slot: String,
+    #[graphql(name = "in")]
+    pub in_: Vec<String>,
+}
+
+impl SegmentFilter {
+    /// Customers whose membership in the slot's current run is one of the keys.
+    pub(crate) fn condition(&self) -> Condition {
+        let current_run = Query::select()
+            .column(slot::Column::CurrentRunId)
+            .from(slot::Entity)
+            .and_where(slot::Column::Name.eq(self.slot.as_str()))
+            .to_owned();
+        let members = Query::select()
+            .column(segment_membership::Column::CustomerId)
+            .from(segment_membership::Entity)
+            .and_where(segment_membership::Column::RunId.in_subquery(current_run))
+            .and_where(segment_membership::Column::Segment.is_in(self.in_.iter().cloned()))
+            .to_owned();
+        Condition::all().add(customer::Column::Id.in_subquery(members))
+    }
 }
 
 /// Customers with any of `tags` (compared lowercase, as tags are stored).
@@ -351,6 +435,9 @@ fn customer_criteria(f: &CustomerFilter) -> crate::error::ServiceResult<Conditio
     if let Some(tags) = &f.tags {
         c = c.add(tags.condition());
     }
+    if let Some(segment) = &f.segment {
+        c = c.add(segment.condition());
+    }
     for (wanted, column) in [
         (f.consent_email, C::ConsentEmail),
         (f.consent_sms, C::ConsentSms),
@@ -390,7 +477,7 @@ pub struct CustomerOrder {
 }
 
 impl CustomerOrder {
-    fn sort_key(&self) -> SortKey<customer::Entity> {
+    pub(crate) fn sort_key(&self) -> SortKey<customer::Entity> {
         use customer::Column as C;
         let (column, value): (C, fn(&customer::Model) -> SortValue) = match self.field {
             CustomerOrderField::Id => (C::Id, |m| SortValue::Int(m.id)),
@@ -537,10 +624,11 @@ impl CustomerMutation {
         input: RecordInteractionInput,
     ) -> Result<Interaction> {
         let new = input.resolve().gql()?;
-        let db = &app_context(ctx).db;
-        interactions::record(db, &new, Utc::now())
+        let app = app_context(ctx);
+        let recorded = interactions::record(&app.db, &new, Utc::now())
             .await
-            .gql()
-            .map(Interaction)
+            .gql()?;
+        segmentation::reclassify_after_change(app, recorded.customer_id).await;
+        Ok(Interaction(recorded))
     }
 }

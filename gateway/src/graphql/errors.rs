@@ -10,6 +10,7 @@ use crate::error::ServiceError;
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const CONFLICT: &str = "CONFLICT";
+pub const PLUGIN_FAILED: &str = "PLUGIN_FAILED";
 pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
 pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 
@@ -28,6 +29,9 @@ impl ErrorExtensions for ServiceError {
                 }),
             ServiceError::NotFound { .. } => {
                 Error::new(self.to_string()).extend_with(|_, e| e.set("code", NOT_FOUND))
+            }
+            ServiceError::Plugin { .. } => {
+                Error::new(self.to_string()).extend_with(|_, e| e.set("code", PLUGIN_FAILED))
             }
             ServiceError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::Utc;
-use retain_schema::{campaign, customer, feedback, interaction, order, order_item, product};
+use retain_schema::{
+    campaign, customer, feedback, interaction, order, order_item, plugin, product,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
@@ -18,6 +20,7 @@ use sea_orm::{
 use crate::error::ServiceError;
 use crate::paging::{Page, PageRequest, SortKey, fetch_child_pages};
 use crate::services::profile::{self, Activity};
+use crate::services::segmentation::{self, Membership};
 use crate::services::{customers, orders};
 
 pub type LoadError = Arc<ServiceError>;
@@ -169,6 +172,36 @@ impl Loader<i64> for ActivityOfCustomer {
     }
 }
 
+/// Customers' segments, keyed by (slot, customer).
+pub struct SegmentOfCustomer(DatabaseConnection);
+
+impl Loader<(String, i64)> for SegmentOfCustomer {
+    type Value = Membership;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(String, i64)],
+    ) -> Result<HashMap<(String, i64), Membership>, LoadError> {
+        let mut by_slot: HashMap<&str, Vec<i64>> = HashMap::new();
+        for (slot, customer) in keys {
+            by_slot.entry(slot).or_default().push(*customer);
+        }
+        let mut found = HashMap::with_capacity(keys.len());
+        for (slot, customers) in by_slot {
+            let memberships = segmentation::segments_of(&self.0, slot, &customers)
+                .await
+                .map_err(Arc::new)?;
+            found.extend(
+                memberships
+                    .into_iter()
+                    .map(|(customer, m)| ((slot.to_owned(), customer), m)),
+            );
+        }
+        Ok(found)
+    }
+}
+
 /// Most keys one batch statement binds. Page-size caps bound a request's keys to
 /// about 100 × 100; both SQLite (32,766) and PostgreSQL (65,535) bind that many.
 const MAX_BATCH: usize = 10_000;
@@ -182,9 +215,11 @@ pub struct Loaders {
     pub products: Batched<ById<product::Entity>>,
     pub orders: Batched<ById<order::Entity>>,
     pub campaigns: Batched<ById<campaign::Entity>>,
+    pub plugins: Batched<ById<plugin::Entity>>,
     pub tags: Batched<TagsOfCustomer>,
     pub items: Batched<ItemsOfOrder>,
     pub activity: Batched<ActivityOfCustomer>,
+    pub segments: Batched<SegmentOfCustomer>,
     pub orders_of_customer: Batched<ChildPages<order::Entity>>,
     pub order_counts: Batched<ChildCounts<order::Entity>>,
     pub interactions_of_customer: Batched<ChildPages<interaction::Entity>>,
@@ -237,9 +272,18 @@ impl Loaders {
                 },
                 batch_window,
             ),
+            plugins: loader(
+                ById::<plugin::Entity> {
+                    db: db.clone(),
+                    id_column: plugin::Column::Id,
+                    id_of: |m| m.id,
+                },
+                batch_window,
+            ),
             tags: loader(TagsOfCustomer(db.clone()), batch_window),
             items: loader(ItemsOfOrder(db.clone()), batch_window),
             activity: loader(ActivityOfCustomer(db.clone()), batch_window),
+            segments: loader(SegmentOfCustomer(db.clone()), batch_window),
             orders_of_customer: loader(
                 ChildPages {
                     db: db.clone(),
@@ -300,9 +344,11 @@ impl Loaders {
         self.products.clear::<i64>();
         self.orders.clear::<i64>();
         self.campaigns.clear::<i64>();
+        self.plugins.clear::<i64>();
         self.tags.clear::<i64>();
         self.items.clear::<i64>();
         self.activity.clear::<i64>();
+        self.segments.clear::<(String, i64)>();
         self.orders_of_customer.clear::<(i64, PageRequest)>();
         self.order_counts.clear::<i64>();
         self.interactions_of_customer.clear::<(i64, PageRequest)>();

@@ -12,7 +12,9 @@ pub mod loaders;
 pub mod node;
 pub mod orders;
 pub mod pages;
+pub mod plugins;
 pub mod prefetch;
+pub mod segments;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -26,6 +28,8 @@ pub struct QueryRoot(
     orders::OrderQuery,
     campaigns::CampaignQuery,
     feedback::FeedbackQuery,
+    plugins::PluginQuery,
+    segments::SegmentQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -35,6 +39,8 @@ pub struct MutationRoot(
     orders::OrderMutation,
     campaigns::CampaignMutation,
     feedback::FeedbackMutation,
+    plugins::PluginMutation,
+    segments::SegmentMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -25,6 +25,7 @@ use crate::graphql::prefetch;
 use crate::paging::{SortKey, SortValue};
 use crate::services::events::{OrderEvent, OrderEventKind};
 use crate::services::orders::{self, NewOrder, NewOrderItem};
+use crate::services::segmentation;
 
 pub struct Order(pub order::Model);
 
@@ -337,6 +338,7 @@ impl OrderMutation {
             kind: OrderEventKind::Placed,
             order: order.clone(),
         });
+        segmentation::reclassify_after_change(app, order.customer_id).await;
         Ok(Order(order))
     }
 
@@ -357,6 +359,7 @@ impl OrderMutation {
             kind: OrderEventKind::StatusChanged,
             order: order.clone(),
         });
+        segmentation::reclassify_after_change(app, order.customer_id).await;
         Ok(Order(order))
     }
 }

@@ -9,4 +9,6 @@ pub mod feedback;
 pub mod interactions;
 pub mod orders;
 pub mod profile;
+pub mod recommendations;
+pub mod segmentation;
 pub mod validate;

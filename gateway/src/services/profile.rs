@@ -20,9 +20,20 @@ pub const PURCHASED: [OrderStatus; 3] = [
     OrderStatus::Delivered,
 ];
 
+/// `PURCHASED` as an SQL list (`'paid', 'shipped', 'delivered'`) for raw grouped
+/// statements; the values are our own constants, never input.
+pub fn purchased_sql_list() -> String {
+    PURCHASED
+        .iter()
+        .map(|status| format!("'{}'", sea_orm::ActiveEnum::to_value(status)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Purchase and engagement figures of one customer, as of a moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Activity {
+    pub first_order_at: Option<DateTime<Utc>>,
     pub last_order_at: Option<DateTime<Utc>>,
     pub orders_last_365_days: i64,
     pub spend_last_365_days_minor: i64,
@@ -34,6 +45,16 @@ pub struct Activity {
 impl Activity {
     pub fn days_since_last_order(&self, now: DateTime<Utc>) -> Option<i64> {
         self.last_order_at.map(|at| (now - at).num_days())
+    }
+
+    /// Mean days between consecutive orders; none with fewer than two orders.
+    pub fn days_between_orders(&self) -> Option<i64> {
+        match (self.first_order_at, self.last_order_at) {
+            (Some(first), Some(last)) if self.lifetime_orders > 1 => {
+                Some((last - first).num_days() / (self.lifetime_orders - 1))
+            }
+            _ => None,
+        }
     }
 
     /// Lifetime spend over lifetime orders, in minor units; 0 without orders.
@@ -51,6 +72,7 @@ struct OrderTotals {
     customer_id: i64,
     lifetime_orders: i64,
     lifetime_spend_minor: i64,
+    first_order_at: Option<DateTime<Utc>>,
     last_order_at: Option<DateTime<Utc>>,
     orders_last_365_days: i64,
     spend_last_365_days_minor: i64,
@@ -84,6 +106,7 @@ pub async fn activity_of<C: ConnectionTrait>(
             sum_as_bigint(Expr::col(order::Column::TotalMinor)),
             "lifetime_spend_minor",
         )
+        .column_as(order::Column::PlacedAt.min(), "first_order_at")
         .column_as(order::Column::PlacedAt.max(), "last_order_at")
         .column_as(
             sum_as_bigint(
@@ -127,6 +150,7 @@ pub async fn activity_of<C: ConnectionTrait>(
         .collect();
     for totals in orders {
         let entry = activity.entry(totals.customer_id).or_default();
+        entry.first_order_at = totals.first_order_at;
         entry.last_order_at = totals.last_order_at;
         entry.lifetime_orders = totals.lifetime_orders;
         entry.lifetime_spend_minor = totals.lifetime_spend_minor;

@@ -8,6 +8,13 @@ pub mod feedback;
 pub mod interaction;
 pub mod order;
 pub mod order_item;
+pub mod plugin;
+pub mod plugin_component;
 pub mod product;
+pub mod segment_change;
+pub mod segment_membership;
+pub mod segment_run;
+pub mod slot;
+pub mod slot_activation;
 
 pub use enums::*;

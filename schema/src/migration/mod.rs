@@ -8,6 +8,8 @@ mod m20261123_000003_create_orders;
 mod m20261123_000004_create_interactions;
 mod m20261123_000005_create_campaigns;
 mod m20261123_000006_create_feedback;
+mod m20261123_000007_create_plugins;
+mod m20261123_000008_create_segments;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_interactions::Migration),
             Box::new(m20261123_000005_create_campaigns::Migration),
             Box::new(m20261123_000006_create_feedback::Migration),
+            Box::new(m20261123_000007_create_plugins::Migration),
+            Box::new(m20261123_000008_create_segments::Migration),
         ]
     }
 }

@@ -1,0 +1,134 @@
+//! Strategy plugins behind the component boundary: classification throughput of
+//! the bundled `rfm-tiers` over 1,000,000 profiles in wasm against the same crate
+//! compiled natively, and the cost of a fresh instance per call.
+//!
+//! ```text
+//! cargo bench -p retain-gateway --bench plugins
+//! ```
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use retain_gateway::config::PluginSettings;
+use retain_gateway::plugins::batch::{BatchBuilder, ProfileFeatures};
+use retain_gateway::plugins::bundled::BUNDLED;
+use retain_gateway::plugins::v1::types::ProfileBatch;
+use retain_gateway::plugins::{LoadedPlugin, PluginEngine};
+use retain_plugin_rfm_tiers::RfmTiers;
+use retain_plugin_sdk::testing::classify_batch;
+use retain_plugin_sdk::{Feature, Profile, ProfileColumns, ProfileRecord};
+
+const PROFILES: usize = 1_000_000;
+/// The gateway's default batch size.
+const BATCH: usize = 4096;
+
+/// Believable, deterministic profiles: a cheap xorshift, no randomness crate.
+fn profiles() -> Vec<ProfileFeatures> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    (0..PROFILES)
+        .map(|_| {
+            let orders = next(12) as u32;
+            let spend = orders as i64 * next(200_000) as i64;
+            ProfileFeatures {
+                days_since_last_order: (orders > 0).then(|| next(400) as u32),
+                orders_365d: orders,
+                spend_365d: spend,
+                lifetime_orders: orders * 2,
+                lifetime_spend: spend * 2,
+                average_order_value: if orders > 0 { spend / orders as i64 } else { 0 },
+                interactions_30d: next(10) as u32,
+                days_since_signup: next(2000) as u32,
+                points_balance: 0,
+                days_between_orders: (orders > 1).then(|| 10 + next(80) as u32),
+                birthday_month: Some(1 + next(12) as u8),
+                tags: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn host_batches(profiles: &[ProfileFeatures]) -> Vec<ProfileBatch> {
+    profiles
+        .chunks(BATCH)
+        .map(|chunk| {
+            let mut builder = BatchBuilder::with_capacity(chunk.len());
+            chunk.iter().for_each(|p| builder.push(p));
+            builder.finish()
+        })
+        .collect()
+}
+
+fn native_batches(profiles: &[ProfileFeatures]) -> Vec<ProfileColumns> {
+    profiles
+        .chunks(BATCH)
+        .map(|chunk| {
+            let records: Vec<ProfileRecord> = chunk
+                .iter()
+                .map(|p| {
+                    let mut builder = Profile::builder()
+                        .orders_365d(p.orders_365d)
+                        .spend_365d(p.spend_365d)
+                        .interactions_30d(p.interactions_30d);
+                    if let Some(days) = p.days_since_last_order {
+                        builder = builder.days_since_last_order(days);
+                    }
+                    builder.build()
+                })
+                .collect();
+            ProfileColumns::from_records(&records, &Feature::ALL)
+        })
+        .collect()
+}
+
+fn rfm_tiers() -> std::sync::Arc<LoadedPlugin> {
+    let cache = std::env::temp_dir().join("retain-bench-plugin-cache");
+    let engine = PluginEngine::new(&PluginSettings::default(), &cache).expect("engine");
+    let component = BUNDLED
+        .iter()
+        .find(|b| b.slot == "tier")
+        .expect("rfm-tiers is bundled")
+        .component;
+    LoadedPlugin::load(&engine, component).expect("rfm-tiers loads")
+}
+
+fn classification(c: &mut Criterion) {
+    let profiles = profiles();
+    let host = host_batches(&profiles);
+    let native = native_batches(&profiles);
+    let plugin = rfm_tiers();
+
+    let mut group = c.benchmark_group("classify 1M profiles");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(PROFILES as u64));
+    group.bench_function("rfm-tiers in wasm", |b| {
+        b.iter(|| {
+            for batch in &host {
+                black_box(plugin.classify("{}", batch).expect("classifies"));
+            }
+        })
+    });
+    group.bench_function("rfm-tiers native", |b| {
+        b.iter(|| {
+            for batch in &native {
+                black_box(classify_batch::<RfmTiers>("{}", batch).expect("classifies"));
+            }
+        })
+    });
+    group.finish();
+}
+
+fn instances(c: &mut Criterion) {
+    let plugin = rfm_tiers();
+    c.bench_function("fresh instance + describe()", |b| {
+        b.iter(|| black_box(plugin.describe().expect("describes")))
+    });
+}
+
+criterion_group!(benches, classification, instances);
+criterion_main!(benches);

@@ -1,0 +1,507 @@
+//! Segmentation: computing customers' profile features, classifying them with a
+//! slot's segmenter in bounded batches, and publishing the result as a run that
+//! becomes visible at once. Orders and interactions reclassify their customer in
+//! real time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Utc};
+use retain_schema::{
+    PluginKind, RunStatus, customer, segment_change, segment_membership, segment_run, slot,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use crate::app::AppContext;
+use crate::database::statement;
+use crate::error::{ServiceError, ServiceResult};
+use crate::plugins::batch::{BatchBuilder, ProfileFeatures};
+use crate::plugins::loader::Classification;
+use crate::plugins::slots::{Binding, Version};
+use crate::services::{customers, profile};
+
+/// Memberships written per INSERT: four values each stays far below both
+/// backends' bind-parameter limits.
+const INSERT_CHUNK: usize = 1000;
+
+/// A customer's segment in a slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub segment: String,
+    pub score: f64,
+}
+
+/// The run readers of `slot` see, if any has completed.
+pub async fn current_run(db: &impl ConnectionTrait, slot_name: &str) -> ServiceResult<Option<i64>> {
+    Ok(slot::Entity::find_by_id(slot_name)
+        .one(db)
+        .await?
+        .and_then(|s| s.current_run_id))
+}
+
+/// The memberships of `customer_ids` in `slot`'s current run.
+pub async fn segments_of(
+    db: &impl ConnectionTrait,
+    slot_name: &str,
+    customer_ids: &[i64],
+) -> ServiceResult<HashMap<i64, Membership>> {
+    let Some(run) = current_run(db, slot_name).await? else {
+        return Ok(HashMap::new());
+    };
+    Ok(segment_membership::Entity::find()
+        .filter(segment_membership::Column::RunId.eq(run))
+        .filter(segment_membership::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                m.customer_id,
+                Membership {
+                    segment: m.segment,
+                    score: m.score,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Customers per segment in `slot`'s current run.
+pub async fn segment_counts(
+    db: &impl ConnectionTrait,
+    slot_name: &str,
+) -> ServiceResult<HashMap<String, i64>> {
+    let Some(run) = current_run(db, slot_name).await? else {
+        return Ok(HashMap::new());
+    };
+    #[derive(FromQueryResult)]
+    struct Count {
+        segment: String,
+        customers: i64,
+    }
+    Ok(segment_membership::Entity::find()
+        .select_only()
+        .column(segment_membership::Column::Segment)
+        .column_as(segment_membership::Column::CustomerId.count(), "customers")
+        .filter(segment_membership::Column::RunId.eq(run))
+        .group_by(segment_membership::Column::Segment)
+        .into_model::<Count>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.segment, c.customers))
+        .collect())
+}
+
+/// The profile features of `customers`, in the same order.
+pub async fn features_of(
+    db: &impl ConnectionTrait,
+    customers: &[customer::Model],
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<ProfileFeatures>> {
+    let ids: Vec<i64> = customers.iter().map(|c| c.id).collect();
+    let mut activity = profile::activity_of(db, &ids, now).await?;
+    let mut tags = customers::tags_of(db, &ids).await?;
+    let days = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX - 1);
+    let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+    Ok(customers
+        .iter()
+        .map(|c| {
+            let a = activity.remove(&c.id).unwrap_or_default();
+            ProfileFeatures {
+                days_since_last_order: a.days_since_last_order(now).map(days),
+                orders_365d: count(a.orders_last_365_days),
+                spend_365d: a.spend_last_365_days_minor,
+                lifetime_orders: count(a.lifetime_orders),
+                lifetime_spend: a.lifetime_spend_minor,
+                average_order_value: a.average_order_value_minor(),
+                interactions_30d: count(a.interactions_last_30_days),
+                days_since_signup: days((now - c.signup_at).num_days()),
+                // Loyalty points arrive with the retention programme.
+                points_balance: 0,
+                days_between_orders: a.days_between_orders().map(days),
+                birthday_month: c.birthday.map(|b| b.month() as u8),
+                tags: tags.remove(&c.id).unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+fn segmenter_binding(ctx: &AppContext, slot_name: &str) -> ServiceResult<Arc<Binding>> {
+    let binding = ctx
+        .slots
+        .binding(slot_name)
+        .ok_or_else(|| ServiceError::not_found("slot", slot_name))?;
+    if binding.kind != PluginKind::Segmenter {
+        return Err(ServiceError::invalid(
+            "slot",
+            format!("{slot_name} holds recommenders, not segmenters"),
+        ));
+    }
+    Ok(binding)
+}
+
+/// Classifies every customer with `slot`'s serving version and makes the result
+/// the slot's current run in one step. Customers are read, classified and written
+/// `batch_size` at a time, so memory stays bounded whatever their number. If the
+/// plugin fails, the run is marked failed and the previous run stays visible.
+pub async fn run(
+    ctx: &AppContext,
+    slot_name: &str,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> ServiceResult<segment_run::Model> {
+    let db = &ctx.db;
+    let binding = segmenter_binding(ctx, slot_name)?;
+    let version = binding.serving().ok_or_else(|| {
+        ServiceError::conflict(
+            "slot",
+            format!("{slot_name}'s version is quarantined and there is no earlier one"),
+        )
+    })?;
+    let now = Utc::now();
+    let active = customer::Column::ErasedAt.is_null();
+    let total = customer::Entity::find()
+        .filter(active.clone())
+        .count(db)
+        .await?;
+    let run = segment_run::ActiveModel {
+        slot: Set(slot_name.into()),
+        plugin_id: Set(version.plugin_id),
+        status: Set(RunStatus::Running),
+        customers: Set(0),
+        changed: Set(0),
+        started_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+
+    let batch_size = ctx.settings.plugins.batch_size.max(1) as u64;
+    let mut after = 0_i64;
+    let mut done = 0_u64;
+    progress(0, total);
+    loop {
+        let customers = customer::Entity::find()
+            .filter(active.clone())
+            .filter(customer::Column::Id.gt(after))
+            .order_by_asc(customer::Column::Id)
+            .limit(batch_size)
+            .all(db)
+            .await?;
+        let Some(last) = customers.last() else { break };
+        after = last.id;
+        let outcome = classify_batch(ctx, version, &customers, now).await;
+        let memberships = match outcome {
+            Ok(memberships) => memberships,
+            Err(err) => {
+                fail(db, run.id, &err.to_string()).await?;
+                return Err(err);
+            }
+        };
+        insert_memberships(db, run.id, &memberships).await?;
+        done += customers.len() as u64;
+        progress(done, total);
+    }
+    publish_run(ctx, run.id, slot_name, binding.activation_id, done, now).await
+}
+
+/// Classifies customers with one version, strictly: a failure fails the batch.
+async fn classify_batch(
+    ctx: &AppContext,
+    version: &Version,
+    customers: &[customer::Model],
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<(i64, String, f64)>> {
+    let features = features_of(&ctx.db, customers, now).await?;
+    let mut builder = BatchBuilder::with_capacity(features.len());
+    features.iter().for_each(|f| builder.push(f));
+    let classification = ctx
+        .slots
+        .classify(version, Arc::new(builder.finish()))
+        .await
+        .map_err(|error| ServiceError::Plugin {
+            plugin: format!("{} {}", version.plugin.name, version.plugin.version),
+            reason: error.to_string(),
+        })?;
+    Ok(memberships(
+        version,
+        customers.iter().map(|c| c.id),
+        &classification,
+    ))
+}
+
+fn memberships(
+    version: &Version,
+    customer_ids: impl Iterator<Item = i64>,
+    classification: &Classification,
+) -> Vec<(i64, String, f64)> {
+    let segments = &version.plugin.info.segments;
+    customer_ids
+        .zip(&classification.segments)
+        .zip(&classification.scores)
+        .map(|((id, segment), score)| {
+            (
+                id,
+                segments[usize::from(*segment)].key.clone(),
+                widen(*score),
+            )
+        })
+        .collect()
+}
+
+/// The f64 nearest the f32's shortest decimal form, so a plugin's 0.4 is stored
+/// and served as 0.4 rather than 0.4000000059604645.
+fn widen(score: f32) -> f64 {
+    score.to_string().parse().unwrap_or(f64::from(score))
+}
+
+async fn insert_memberships(
+    db: &DatabaseConnection,
+    run_id: i64,
+    memberships: &[(i64, String, f64)],
+) -> ServiceResult<()> {
+    let txn = db.begin().await?;
+    for chunk in memberships.chunks(INSERT_CHUNK) {
+        segment_membership::Entity::insert_many(chunk.iter().map(|(customer, segment, score)| {
+            segment_membership::ActiveModel {
+                run_id: Set(run_id),
+                customer_id: Set(*customer),
+                segment: Set(segment.clone()),
+                score: Set(*score),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn fail(db: &impl ConnectionTrait, run_id: i64, error: &str) -> ServiceResult<()> {
+    segment_run::Entity::update_many()
+        .col_expr(segment_run::Column::Status, RunStatus::Failed.into())
+        .col_expr(segment_run::Column::Error, error.into())
+        .col_expr(segment_run::Column::FinishedAt, Utc::now().into())
+        .filter(segment_run::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    segment_membership::Entity::delete_many()
+        .filter(segment_membership::Column::RunId.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records who entered and left which segment, completes the run and points the
+/// slot at it, in one transaction; then drops the previous run's memberships.
+async fn publish_run(
+    ctx: &AppContext,
+    run_id: i64,
+    slot_name: &str,
+    activation_id: i64,
+    customers: u64,
+    now: DateTime<Utc>,
+) -> ServiceResult<segment_run::Model> {
+    let db = &ctx.db;
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    let slot_row = slot::Entity::find_by_id(slot_name)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("slot", slot_name))?;
+    if slot_row.activation_id != activation_id {
+        // A run of the version that was replaced must not overwrite the segments
+        // of the one that replaced it.
+        drop(txn);
+        let reason = "the slot was re-bound while the run was going on";
+        fail(db, run_id, reason).await?;
+        return Err(ServiceError::conflict("slot", reason));
+    }
+    let previous = slot_row.current_run_id;
+    let changed = txn
+        .execute_raw(statement(
+            backend,
+            "INSERT INTO segment_changes (slot, customer_id, from_segment, to_segment, run_id, changed_at) \
+             SELECT ?, n.customer_id, o.segment, n.segment, ?, ? FROM segment_memberships n \
+             LEFT JOIN segment_memberships o ON o.run_id = ? AND o.customer_id = n.customer_id \
+             WHERE n.run_id = ? AND (o.segment IS NULL OR o.segment <> n.segment)",
+            vec![
+                slot_name.into(),
+                run_id.into(),
+                now.into(),
+                previous.unwrap_or(-1).into(),
+                run_id.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    let left = match previous {
+        Some(previous) => {
+            txn.execute_raw(statement(
+                backend,
+                "INSERT INTO segment_changes (slot, customer_id, from_segment, to_segment, run_id, changed_at) \
+                 SELECT ?, o.customer_id, o.segment, NULL, ?, ? FROM segment_memberships o \
+                 WHERE o.run_id = ? AND NOT EXISTS \
+                 (SELECT 1 FROM segment_memberships n WHERE n.run_id = ? AND n.customer_id = o.customer_id)",
+                vec![
+                    slot_name.into(),
+                    run_id.into(),
+                    now.into(),
+                    previous.into(),
+                    run_id.into(),
+                ],
+            ))
+            .await?
+            .rows_affected()
+        }
+        None => 0,
+    };
+    let run = segment_run::ActiveModel {
+        id: Set(run_id),
+        status: Set(RunStatus::Completed),
+        customers: Set(customers as i64),
+        changed: Set((changed + left) as i64),
+        finished_at: Set(Some(Utc::now())),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    slot::Entity::update_many()
+        .col_expr(slot::Column::CurrentRunId, run_id.into())
+        .filter(slot::Column::Name.eq(slot_name))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    if let Some(previous) = previous {
+        segment_membership::Entity::delete_many()
+            .filter(segment_membership::Column::RunId.eq(previous))
+            .exec(db)
+            .await?;
+    }
+    ctx.catalog.invalidate();
+    Ok(run)
+}
+
+/// Reclassifies one customer in every segmenter slot that has a current run, after
+/// an order or interaction changed their profile. A failing plugin falls back to
+/// the slot's previous version; if that fails too, the stored segment stays.
+pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()> {
+    let db = &ctx.db;
+    let bindings = ctx.slots.bindings();
+    let segmenters: Vec<_> = bindings
+        .values()
+        .filter(|b| b.kind == PluginKind::Segmenter)
+        .collect();
+    if segmenters.is_empty() {
+        return Ok(());
+    }
+    let customer = customers::find(db, customer_id).await?;
+    let customers = [customer];
+    let now = Utc::now();
+    let features = features_of(db, &customers, now).await?;
+    let batch = Arc::new(features.into_iter().collect());
+    for binding in segmenters {
+        let Some(run) = current_run(db, &binding.slot).await? else {
+            continue;
+        };
+        let versions = binding
+            .serving()
+            .into_iter()
+            .chain(binding.fallback.as_ref());
+        let mut assigned = None;
+        for version in versions {
+            match ctx.slots.classify(version, Arc::clone(&batch)).await {
+                Ok(classification) => {
+                    assigned =
+                        memberships(version, [customer_id].into_iter(), &classification).pop();
+                    break;
+                }
+                Err(err) => tracing::warn!(slot = %binding.slot, "segmenter failed: {err}"),
+            }
+        }
+        let Some((_, segment, score)) = assigned else {
+            continue;
+        };
+        let before = segments_of(db, &binding.slot, &[customer_id])
+            .await?
+            .remove(&customer_id);
+        let txn = db.begin().await?;
+        segment_membership::Entity::insert(segment_membership::ActiveModel {
+            run_id: Set(run),
+            customer_id: Set(customer_id),
+            segment: Set(segment.clone()),
+            score: Set(score),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                segment_membership::Column::RunId,
+                segment_membership::Column::CustomerId,
+            ])
+            .update_columns([
+                segment_membership::Column::Segment,
+                segment_membership::Column::Score,
+            ])
+            .to_owned(),
+        )
+        .exec(&txn)
+        .await?;
+        let from = before.map(|m| m.segment);
+        if from.as_deref() != Some(segment.as_str()) {
+            segment_change::ActiveModel {
+                slot: Set(binding.slot.clone()),
+                customer_id: Set(customer_id),
+                from_segment: Set(from),
+                to_segment: Set(Some(segment)),
+                run_id: Set(None),
+                changed_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// `reclassify` after a committed write: the write stands whatever happens here,
+/// so a failure is logged, not returned.
+pub async fn reclassify_after_change(ctx: &AppContext, customer_id: i64) {
+    if let Err(err) = reclassify(ctx, customer_id).await {
+        tracing::warn!(customer_id, "real-time reclassification failed: {err}");
+    }
+}
+
+/// A customer's segment changes in `slot`, newest first.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    slot_name: &str,
+    customer_id: i64,
+    limit: u64,
+) -> ServiceResult<Vec<segment_change::Model>> {
+    Ok(segment_change::Entity::find()
+        .filter(segment_change::Column::Slot.eq(slot_name))
+        .filter(segment_change::Column::CustomerId.eq(customer_id))
+        .order_by_desc(segment_change::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// A slot's latest runs, newest first.
+pub async fn runs(
+    db: &impl ConnectionTrait,
+    slot_name: &str,
+    limit: u64,
+) -> ServiceResult<Vec<segment_run::Model>> {
+    Ok(segment_run::Entity::find()
+        .filter(segment_run::Column::Slot.eq(slot_name))
+        .order_by_desc(segment_run::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

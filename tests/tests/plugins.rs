@@ -1,0 +1,540 @@
+//! Strategy plugins end to end, with real components built from source: publish,
+//! activate, segment, change version without restart, roll back; real-time
+//! reclassification; recommendations; refusals at publish and activation; hostile
+//! plugins contained at run time while the gateway keeps answering; and an
+//! activation reaching a second replica.
+
+use std::time::{Duration, Instant};
+
+use retain_gateway::plugins::bundled::BUNDLED;
+use retain_tests::{Backend, TestGateway, guests, on_both_backends};
+use serde_json::{Value, json};
+
+const PUBLISH: &str = "mutation($file: Upload!) { publishPlugin(component: $file) { alreadyPublished plugin { name version kind reference sha256 segments { key } } } }";
+// Tests run segmentations themselves, so activations start none in the background.
+const ACTIVATE: &str = "mutation($slot: String!, $plugin: String!, $config: JSON) { activatePlugin(slot: $slot, plugin: $plugin, config: $config, resegment: false) { name kind plugin { name } } }";
+const ROLLBACK: &str = "mutation($slot: String!) { rollbackSlot(slot: $slot, resegment: false) { name plugin { name } } }";
+const RUN: &str = "mutation($slot: String!) { runSegmentation(slot: $slot) { status customers changed plugin { name } } }";
+const SEGMENT_OF: &str = "query($id: ID!, $slot: String!) { customer(id: $id) { segment(slot: $slot) { key label score } } }";
+
+fn bundled(slot: &str) -> &'static [u8] {
+    BUNDLED
+        .iter()
+        .find(|b| b.slot == slot)
+        .unwrap_or_else(|| panic!("a bundled plugin for {slot}"))
+        .component
+}
+
+/// Publishes a component over the multipart upload and returns its reference.
+async fn publish(gw: &TestGateway, component: &[u8]) -> String {
+    let reply = gw
+        .upload(PUBLISH, json!({ "file": null }), "file", component)
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert!(reply.body.get("errors").is_none(), "{:#}", reply.body);
+    reply.body["data"]["publishPlugin"]["plugin"]["reference"]
+        .as_str()
+        .expect("a reference")
+        .to_owned()
+}
+
+async fn publish_error(gw: &TestGateway, component: &[u8]) -> Value {
+    let reply = gw
+        .upload(PUBLISH, json!({ "file": null }), "file", component)
+        .await;
+    let errors = reply.body["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{:#}", reply.body);
+    errors[0].clone()
+}
+
+async fn activate(gw: &TestGateway, slot: &str, plugin: &str, config: Value) {
+    gw.query(
+        ACTIVATE,
+        json!({ "slot": slot, "plugin": plugin, "config": config }),
+    )
+    .await;
+}
+
+async fn run(gw: &TestGateway, slot: &str) -> Value {
+    gw.query(RUN, json!({ "slot": slot })).await["runSegmentation"].clone()
+}
+
+async fn segment(gw: &TestGateway, customer: &str, slot: &str) -> Value {
+    gw.query(SEGMENT_OF, json!({ "id": customer, "slot": slot }))
+        .await["customer"]["segment"]
+        .clone()
+}
+
+async fn segment_key(gw: &TestGateway, customer: &str, slot: &str) -> String {
+    segment(gw, customer, slot).await["key"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
+}
+
+async fn product(gw: &TestGateway, sku: &str, price_minor: i64) -> String {
+    let data = gw
+        .query(
+            "mutation($input: ProductInput!) { createProduct(input: $input) { id } }",
+            json!({ "input": { "sku": sku, "name": format!("Product {sku}"), "category": "home", "priceMinor": price_minor } }),
+        )
+        .await;
+    data["createProduct"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn customer(gw: &TestGateway, external_id: &str, tags: &[&str]) -> String {
+    let data = gw
+        .query(
+            "mutation($input: CustomerInput!) { createCustomer(input: $input) { id } }",
+            json!({ "input": { "externalId": external_id, "name": external_id, "tags": tags } }),
+        )
+        .await;
+    data["createCustomer"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Places and pays an order of `lines` (product id, quantity).
+async fn paid_order(gw: &TestGateway, customer: &str, lines: &[(&str, i32)]) {
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|(product, quantity)| json!({ "productId": product, "quantity": quantity }))
+        .collect();
+    let data = gw
+        .query(
+            "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }",
+            json!({ "input": { "customerId": customer, "channel": "WEB", "items": items } }),
+        )
+        .await;
+    let order = data["placeOrder"]["id"].as_str().unwrap();
+    gw.query(
+        "mutation($id: ID!) { updateOrderStatus(id: $id, status: PAID) { status } }",
+        json!({ "id": order }),
+    )
+    .await;
+}
+
+/// A shop with a ¥2000 one-time buyer and a customer who never bought.
+struct Shop {
+    buyer: String,
+    browser: String,
+    product: String,
+}
+
+async fn shop(gw: &TestGateway) -> Shop {
+    let product = product(gw, "LAMP", 10_000).await;
+    let buyer = customer(gw, "buyer", &[]).await;
+    let browser = customer(gw, "browser", &[]).await;
+    paid_order(gw, &buyer, &[(&product, 20)]).await;
+    Shop {
+        buyer,
+        browser,
+        product,
+    }
+}
+
+async fn strategies_change_without_restart(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let shop = shop(&gw).await;
+
+    let rfm = publish(&gw, bundled("tier")).await;
+    assert!(rfm.starts_with("rfm-tiers@"), "{rfm}");
+    activate(&gw, "tier", &rfm, json!({})).await;
+    let first = run(&gw, "tier").await;
+    assert_eq!(first["status"], "COMPLETED");
+    assert_eq!(first["customers"], 2);
+    assert_eq!(first["plugin"]["name"], "rfm-tiers");
+    assert_eq!(
+        segment(&gw, &shop.buyer, "tier").await,
+        json!({ "key": "basic", "label": "Basic", "score": 0.4 })
+    );
+    assert_eq!(segment_key(&gw, &shop.browser, "tier").await, "dormant");
+
+    // A new strategy in the same slot: the answers change, nothing restarts.
+    let spenders = publish(&gw, guests::BIG_SPENDERS).await;
+    assert_eq!(spenders, "big-spenders@1.0.0");
+    activate(&gw, "tier", &spenders, json!({})).await;
+    let second = run(&gw, "tier").await;
+    assert_eq!(second["changed"], 2, "{second:#}");
+    assert_eq!(segment_key(&gw, &shop.buyer, "tier").await, "big");
+    assert_eq!(segment_key(&gw, &shop.browser, "tier").await, "small");
+
+    // The config is the slot's: a higher threshold moves the buyer down.
+    activate(&gw, "tier", &spenders, json!({ "threshold": 5000 })).await;
+    run(&gw, "tier").await;
+    assert_eq!(segment_key(&gw, &shop.buyer, "tier").await, "small");
+
+    // Rolling back twice walks back through the history.
+    gw.query(ROLLBACK, json!({ "slot": "tier" })).await;
+    run(&gw, "tier").await;
+    assert_eq!(segment_key(&gw, &shop.buyer, "tier").await, "big");
+    let back = gw.query(ROLLBACK, json!({ "slot": "tier" })).await;
+    assert_eq!(back["rollbackSlot"]["plugin"]["name"], "rfm-tiers");
+    run(&gw, "tier").await;
+    assert_eq!(segment_key(&gw, &shop.buyer, "tier").await, "basic");
+
+    let data = gw
+        .query(
+            r#"{ slot(name: "tier") { kind serving { name } history { action plugin { name } actor } }
+                 segments(slot: "tier") { key customerCount }
+                 basic: customers(filter: { segment: { slot: "tier", in: ["basic"] } }) { nodes { externalId } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["slot"]["kind"], "SEGMENTER");
+    assert_eq!(data["slot"]["serving"]["name"], "rfm-tiers");
+    let history: Vec<(String, String)> = data["slot"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap().to_owned(),
+                h["plugin"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("ROLLBACK", "rfm-tiers"),
+            ("ROLLBACK", "big-spenders"),
+            ("ACTIVATE", "big-spenders"),
+            ("ACTIVATE", "big-spenders"),
+            ("ACTIVATE", "rfm-tiers"),
+        ]
+        .map(|(a, p)| (a.to_owned(), p.to_owned()))
+    );
+    let counts: Vec<(String, i64)> = data["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_owned(),
+                s["customerCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("core-loyal", 0),
+            ("potential", 0),
+            ("basic", 1),
+            ("dormant", 1)
+        ]
+        .map(|(k, n)| (k.to_owned(), n))
+    );
+    assert_eq!(data["basic"]["nodes"], json!([{ "externalId": "buyer" }]));
+
+    // A third rollback has nowhere to go.
+    let error = gw.error(ROLLBACK, json!({ "slot": "tier" })).await;
+    assert_eq!(error["extensions"]["code"], "CONFLICT", "{error:#}");
+    assert_eq!(
+        error["message"],
+        "slot: slot tier has no earlier version to roll back to"
+    );
+}
+
+async fn orders_and_interactions_reclassify_in_real_time(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let shop = shop(&gw).await;
+    let rfm = publish(&gw, bundled("tier")).await;
+    activate(&gw, "tier", &rfm, json!({})).await;
+    run(&gw, "tier").await;
+    assert_eq!(segment_key(&gw, &shop.browser, "tier").await, "dormant");
+
+    paid_order(&gw, &shop.browser, &[(&shop.product, 6)]).await;
+    assert_eq!(segment_key(&gw, &shop.browser, "tier").await, "basic");
+
+    let data = gw
+        .query(
+            r#"query($id: ID!) { customer(id: $id) {
+                 segments { slot key }
+                 segmentHistory(slot: "tier") { from to realTime } } }"#,
+            json!({ "id": shop.browser }),
+        )
+        .await;
+    assert_eq!(
+        data["customer"]["segments"],
+        json!([{ "slot": "tier", "key": "basic" }])
+    );
+    assert_eq!(
+        data["customer"]["segmentHistory"],
+        json!([
+            { "from": "dormant", "to": "basic", "realTime": true },
+            { "from": null, "to": "dormant", "realTime": false },
+        ])
+    );
+}
+
+async fn recommendations_come_from_the_slot_plugin(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let lamp = product(&gw, "LAMP", 10_000).await;
+    let shade = product(&gw, "SHADE", 3_000).await;
+    let bulb = product(&gw, "BULB", 500).await;
+    let rug = product(&gw, "RUG", 20_000).await;
+    for (name, lines) in [
+        ("a", vec![(&lamp, 1), (&shade, 1)]),
+        ("b", vec![(&lamp, 1), (&shade, 1), (&bulb, 2)]),
+        ("c", vec![(&lamp, 1), (&bulb, 1)]),
+        ("d", vec![(&rug, 1)]),
+    ] {
+        let id = customer(&gw, name, &[]).await;
+        let lines: Vec<(&str, i32)> = lines.iter().map(|(p, q)| (p.as_str(), *q)).collect();
+        paid_order(&gw, &id, &lines).await;
+    }
+    let newcomer = customer(&gw, "newcomer", &[]).await;
+    let lamp_buyer = customer(&gw, "lamp-buyer", &[]).await;
+    paid_order(&gw, &lamp_buyer, &[(&lamp, 1)]).await;
+
+    let recs = publish(&gw, bundled("recs.home")).await;
+    activate(&gw, "recs.home", &recs, json!({})).await;
+    let query = r#"query($id: ID!) { customer(id: $id) { recommendations(slot: "recs.home", first: 3) { product { sku } score reason } } }"#;
+
+    // Bought a lamp: what others bought with lamps, never the lamp again.
+    let data = gw.query(query, json!({ "id": lamp_buyer })).await;
+    let picks = data["customer"]["recommendations"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let skus: Vec<&str> = picks
+        .iter()
+        .map(|r| r["product"]["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus[..2], ["SHADE", "BULB"], "{picks:#?}");
+    assert!(!skus.contains(&"LAMP"), "{picks:#?}");
+    assert!(
+        picks[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Product LAMP"),
+        "{picks:#?}"
+    );
+
+    // No history: the popular products.
+    let data = gw.query(query, json!({ "id": newcomer })).await;
+    let picks = data["customer"]["recommendations"].as_array().unwrap();
+    assert_eq!(picks.len(), 3, "{picks:#?}");
+    assert_eq!(picks[0]["product"]["sku"], "LAMP", "{picks:#?}");
+
+    // A segmenter slot cannot recommend.
+    let rfm = publish(&gw, bundled("tier")).await;
+    activate(&gw, "tier", &rfm, json!({})).await;
+    let error = gw
+        .error(
+            r#"query($id: ID!) { customer(id: $id) { recommendations(slot: "tier") { score } } }"#,
+            json!({ "id": newcomer }),
+        )
+        .await;
+    assert_eq!(
+        error["message"],
+        "slot: tier holds segmenters, not recommenders"
+    );
+}
+
+async fn publish_and_activation_refuse_with_reasons(backend: Backend) {
+    let gw = TestGateway::start_with(backend, |s| s.plugins.max_component_bytes = 4 << 20).await;
+
+    let error = publish_error(&gw, b"\0asm but not really").await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+    assert_eq!(error["extensions"]["field"], "component");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("component: the bytes are not a WebAssembly component"),
+        "{error:#}"
+    );
+
+    let error = publish_error(&gw, guests::OTHER_WORLD).await;
+    assert!(
+        error["message"].as_str().unwrap().starts_with(
+            "component: the component implements neither plugin world of retain:strategy@1.0.0"
+        ),
+        "{error:#}"
+    );
+
+    let oversized = gw
+        .upload(
+            PUBLISH,
+            json!({ "file": null }),
+            "file",
+            &vec![0_u8; (4 << 20) + 1],
+        )
+        .await;
+    assert_eq!(oversized.status, 413, "{:#}", oversized.body);
+    assert_eq!(
+        oversized.body["errors"][0]["extensions"]["code"],
+        "PAYLOAD_TOO_LARGE"
+    );
+    assert_eq!(
+        oversized.body["errors"][0]["message"],
+        "an uploaded file exceeds 4194304 bytes"
+    );
+
+    // Publishing is idempotent by content.
+    let rfm = publish(&gw, bundled("tier")).await;
+    let again = gw
+        .upload(PUBLISH, json!({ "file": null }), "file", bundled("tier"))
+        .await;
+    assert_eq!(
+        again.body["data"]["publishPlugin"]["alreadyPublished"],
+        true
+    );
+
+    // Activation checks kind, config and slot name.
+    let recs = publish(&gw, bundled("recs.home")).await;
+    activate(&gw, "tier", &rfm, json!({})).await;
+    let error = gw
+        .error(ACTIVATE, json!({ "slot": "tier", "plugin": recs }))
+        .await;
+    assert_eq!(error["extensions"]["field"], "plugin", "{error:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("plugin: slot tier holds segmenter plugins"),
+        "{error:#}"
+    );
+    let error = gw
+        .error(
+            ACTIVATE,
+            json!({ "slot": "tier", "plugin": rfm, "config": { "basic_min_spend": "lots" } }),
+        )
+        .await;
+    assert_eq!(error["extensions"]["field"], "config", "{error:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("basic_min_spend"),
+        "{error:#}"
+    );
+    let error = gw
+        .error(ACTIVATE, json!({ "slot": "Tier!", "plugin": rfm }))
+        .await;
+    assert_eq!(
+        error["message"],
+        "slot: must be 1–64 of a-z, 0-9, '.', '-' and '_'"
+    );
+    let error = gw
+        .error(ACTIVATE, json!({ "slot": "tier", "plugin": "nope@9" }))
+        .await;
+    assert_eq!(error["extensions"]["code"], "NOT_FOUND");
+
+    // Nothing refused was stored.
+    let data = gw.query("{ plugins { name } }", json!({})).await;
+    assert_eq!(
+        data["plugins"],
+        json!([{ "name": "copurchase-recs" }, { "name": "rfm-tiers" }])
+    );
+}
+
+async fn hostile_plugins_are_contained(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let shop = shop(&gw).await;
+    let rfm = publish(&gw, bundled("tier")).await;
+    activate(&gw, "tier", &rfm, json!({})).await;
+    run(&gw, "tier").await;
+    let hostile = customer(&gw, "mallory", &["hostile"]).await;
+
+    let plugin = publish(&gw, guests::HOSTILE).await;
+    for (misbehave, reason) in [
+        ("loop", "exceeded its deadline of 100 ms"),
+        ("memory", "exceeded its memory cap of 64 MiB"),
+        ("trap", "trapped"),
+    ] {
+        activate(&gw, "tier", &plugin, json!({ "misbehave": misbehave })).await;
+        let error = gw.error(RUN, json!({ "slot": "tier" })).await;
+        assert_eq!(error["extensions"]["code"], "PLUGIN_FAILED", "{error:#}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("plugin hostile 1.0.0 ") && message.contains(reason),
+            "{misbehave}: {message}"
+        );
+        // The last complete run is still what everyone reads.
+        assert_eq!(segment_key(&gw, &shop.buyer, "tier").await, "basic");
+    }
+
+    // Three failures in a row quarantine the version: the slot serves the
+    // version before it, and the quarantined one cannot be activated again.
+    let data = gw
+        .query(
+            r#"{ slot(name: "tier") { plugin { name quarantinedAt } serving { name } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["slot"]["serving"]["name"], "rfm-tiers", "{data:#}");
+    assert!(
+        data["slot"]["plugin"]["quarantinedAt"].is_string(),
+        "{data:#}"
+    );
+    let error = gw
+        .error(ACTIVATE, json!({ "slot": "tier", "plugin": plugin }))
+        .await;
+    assert_eq!(error["extensions"]["code"], "CONFLICT", "{error:#}");
+
+    // Runs and real-time updates use the fallback meanwhile.
+    let rerun = run(&gw, "tier").await;
+    assert_eq!(rerun["plugin"]["name"], "rfm-tiers");
+    assert_eq!(segment_key(&gw, &hostile, "tier").await, "dormant");
+
+    // Malformed answers are refused like traps; the real-time path falls back.
+    let bad = publish(&gw, guests::BAD_OUTPUT).await;
+    activate(&gw, "tier", &bad, json!({})).await;
+    let error = gw.error(RUN, json!({ "slot": "tier" })).await;
+    assert!(
+        error["message"].as_str().unwrap().contains(
+            "returned a malformed answer: 1000003 segments and 1000003 scores for 3 customers"
+        ),
+        "{error:#}"
+    );
+    paid_order(&gw, &hostile, &[(&shop.product, 6)]).await;
+    assert_eq!(segment_key(&gw, &hostile, "tier").await, "basic");
+
+    // The gateway answered throughout.
+    let data = gw.query("{ customers { totalCount } }", json!({})).await;
+    assert_eq!(data["customers"]["totalCount"], 3);
+}
+
+on_both_backends!(
+    strategies_change_without_restart,
+    orders_and_interactions_reclassify_in_real_time,
+    recommendations_come_from_the_slot_plugin,
+    publish_and_activation_refuse_with_reasons,
+    hostile_plugins_are_contained,
+);
+
+/// Two `retain serve` processes on one PostgreSQL: an activation made through one
+/// is served by the other within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activation_reaches_the_other_replica_within_a_second() {
+    let first = TestGateway::start(Backend::Postgres).await;
+    let second = first.replica().await;
+    let rfm = publish(&first, bundled("tier")).await;
+    activate(&first, "tier", &rfm, json!({})).await;
+    let spenders = publish(&first, guests::BIG_SPENDERS).await;
+
+    let serving = r#"{ slot(name: "tier") { serving { name } } }"#;
+    let wait_for = |name: &'static str| {
+        let second = &second;
+        async move {
+            let started = Instant::now();
+            loop {
+                let data = second.query(serving, json!({})).await;
+                if data["slot"]["serving"]["name"] == name {
+                    return started.elapsed();
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "the second replica still serves {data}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_for("rfm-tiers").await;
+    activate(&first, "tier", &spenders, json!({})).await;
+    let took = wait_for("big-spenders").await;
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
