@@ -41,7 +41,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let db = database::connect(&settings, Some(metrics.clone())).await?;
         database::migrate(&db).await?;
-        let engine = PluginEngine::new(&settings.plugins, &settings.plugin_cache_dir())?;
+        let engine = PluginEngine::new(&settings.plugins, &settings.plugin_cache_dir()?)?;
         let slots = SlotTable::new(engine, db.clone(), settings.plugins.quarantine_after).await?;
         slots.watch(Duration::from_millis(settings.plugins.poll_interval_ms));
         let context = Arc::new(AppContext {

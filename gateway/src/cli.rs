@@ -316,7 +316,7 @@ fn run_locally(
         .unwrap_or_else(|| serde_json::json!({}))
         .to_string();
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let engine = PluginEngine::new(&settings.plugins, &settings.plugin_cache_dir())?;
+    let engine = PluginEngine::new(&settings.plugins, &settings.plugin_cache_dir()?)?;
     let plugin = LoadedPlugin::load(&engine, &registry::componentize(&bytes)?)?;
     let mut reader = csv::Reader::from_path(profiles)
         .with_context(|| format!("reading {}", profiles.display()))?;

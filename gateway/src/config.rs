@@ -150,12 +150,15 @@ impl Settings {
         figment.extract().map_err(Box::new)
     }
 
-    /// Where compiled plugin components are cached.
-    pub fn plugin_cache_dir(&self) -> PathBuf {
-        self.plugins
+    /// Where compiled plugin components are cached, as an absolute path (wasmtime's
+    /// cache refuses relative ones).
+    pub fn plugin_cache_dir(&self) -> std::io::Result<PathBuf> {
+        let dir = self
+            .plugins
             .cache_dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("plugin-cache"))
+            .unwrap_or_else(|| self.data_dir.join("plugin-cache"));
+        std::path::absolute(dir)
     }
 
     /// The database URL in effect: the configured one, or the embedded SQLite file.

@@ -10,6 +10,7 @@ mod m20261123_000005_create_campaigns;
 mod m20261123_000006_create_feedback;
 mod m20261123_000007_create_plugins;
 mod m20261123_000008_create_segments;
+mod m20261123_000009_create_order_profile_index;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_create_feedback::Migration),
             Box::new(m20261123_000007_create_plugins::Migration),
             Box::new(m20261123_000008_create_segments::Migration),
+            Box::new(m20261123_000009_create_order_profile_index::Migration),
         ]
     }
 }
