@@ -232,14 +232,10 @@ impl SlotTable {
         version: &Version,
         batch: Arc<types::ProfileBatch>,
     ) -> Result<Classification, CallError> {
-        let _permit = self.engine.instances.acquire().await.expect("never closed");
-        let plugin = version.plugin.clone();
-        let config = version.config.clone();
-        let outcome = tokio::task::spawn_blocking(move || plugin.classify(&config, &batch))
-            .await
-            .unwrap_or_else(|err| Err(CallError::Trap(format!("the host call panicked: {err}"))));
-        self.record(version, &outcome).await;
-        outcome
+        self.call(version, move |plugin, config| {
+            plugin.classify(config, &batch)
+        })
+        .await
     }
 
     /// Recommends with one version, off the async runtime.
@@ -250,14 +246,25 @@ impl SlotTable {
         limit: u32,
         catalog: Arc<CatalogFacts>,
     ) -> Result<Vec<types::Recommendation>, CallError> {
+        self.call(version, move |plugin, config| {
+            plugin.recommend(config, &context, limit, catalog)
+        })
+        .await
+    }
+
+    /// Runs one plugin call on a blocking thread once an instance slot is free,
+    /// and counts its outcome towards quarantine.
+    async fn call<T: Send + 'static>(
+        &self,
+        version: &Version,
+        f: impl FnOnce(&LoadedPlugin, &str) -> Result<T, CallError> + Send + 'static,
+    ) -> Result<T, CallError> {
         let _permit = self.engine.instances.acquire().await.expect("never closed");
         let plugin = version.plugin.clone();
         let config = version.config.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            plugin.recommend(&config, &context, limit, catalog)
-        })
-        .await
-        .unwrap_or_else(|err| Err(CallError::Trap(format!("the host call panicked: {err}"))));
+        let outcome = tokio::task::spawn_blocking(move || f(&plugin, &config))
+            .await
+            .unwrap_or_else(|err| Err(CallError::Trap(format!("the host call panicked: {err}"))));
         self.record(version, &outcome).await;
         outcome
     }

@@ -49,9 +49,18 @@ pub async fn segments_of(
     slot_name: &str,
     customer_ids: &[i64],
 ) -> ServiceResult<HashMap<i64, Membership>> {
-    let Some(run) = current_run(db, slot_name).await? else {
-        return Ok(HashMap::new());
-    };
+    match current_run(db, slot_name).await? {
+        Some(run) => memberships_in_run(db, run, customer_ids).await,
+        None => Ok(HashMap::new()),
+    }
+}
+
+/// The memberships of `customer_ids` in run `run`.
+async fn memberships_in_run(
+    db: &impl ConnectionTrait,
+    run: i64,
+    customer_ids: &[i64],
+) -> ServiceResult<HashMap<i64, Membership>> {
     Ok(segment_membership::Entity::find()
         .filter(segment_membership::Column::RunId.eq(run))
         .filter(segment_membership::Column::CustomerId.is_in(customer_ids.iter().copied()))
@@ -426,7 +435,7 @@ pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()>
         let Some((_, segment, score)) = assigned else {
             continue;
         };
-        let before = segments_of(db, &binding.slot, &[customer_id])
+        let before = memberships_in_run(db, run, &[customer_id])
             .await?
             .remove(&customer_id);
         let txn = db.begin().await?;
