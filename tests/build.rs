@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use retain_plugin_build::{BuildOptions, build_components};
 
-const GUESTS: [&str; 4] = [
+const GUESTS: [&str; 5] = [
     "retain-guest-hostile",
     "retain-guest-bad-output",
     "retain-guest-other-world",
+    "retain-guest-greedy",
     "retain-guest-big-spenders",
 ];
 

@@ -9,6 +9,8 @@ use axum::Router;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use crate::auth::key_ring::KeyRing;
+use crate::auth::rate_limit::RateLimits;
 use crate::config::Settings;
 use crate::database;
 use crate::graphql::{self, RetainSchema};
@@ -26,6 +28,8 @@ pub struct AppContext {
     pub events: EventBus,
     pub slots: Arc<SlotTable>,
     pub catalog: CatalogCache,
+    pub keys: Arc<KeyRing>,
+    pub rate_limits: RateLimits,
 }
 
 /// The router's state: cheap to clone, every part shared.
@@ -42,8 +46,18 @@ impl AppState {
         let db = database::connect(&settings, Some(metrics.clone())).await?;
         database::migrate(&db).await?;
         let engine = PluginEngine::new(&settings.plugins, &settings.plugin_cache_dir()?)?;
-        let slots = SlotTable::new(engine, db.clone(), settings.plugins.quarantine_after).await?;
-        slots.watch(Duration::from_millis(settings.plugins.poll_interval_ms));
+        let slots = SlotTable::new(
+            engine,
+            db.clone(),
+            metrics.clone(),
+            settings.plugins.quarantine_after,
+        )
+        .await?;
+        let poll = Duration::from_millis(settings.plugins.poll_interval_ms);
+        slots.watch(poll);
+        let keys = Arc::new(KeyRing::default());
+        keys.watch(db.clone(), poll);
+        let rate_limits = RateLimits::new(&settings.limits);
         let context = Arc::new(AppContext {
             db,
             settings: Arc::new(settings),
@@ -51,8 +65,10 @@ impl AppState {
             events: EventBus::default(),
             slots,
             catalog: CatalogCache::default(),
+            keys,
+            rate_limits,
         });
-        let schema = graphql::schema_builder(&context.settings.limits)
+        let schema = graphql::schema_builder(&context.settings)
             .data(context.clone())
             .finish();
         Ok(Self { context, schema })
@@ -124,6 +140,13 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The authenticated caller, from inside a resolver.
+pub fn caller<'c>(
+    ctx: &async_graphql::Context<'c>,
+) -> async_graphql::Result<&'c crate::auth::Principal> {
+    ctx.data::<crate::auth::Principal>()
 }
 
 /// The shared context, from inside a resolver.

@@ -7,16 +7,17 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use retain_schema::{PluginKind, customer};
+use retain_schema::{PluginKind, Role, customer};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::app::{AppState, Application, shutdown_signal};
+use crate::auth::Principal;
 use crate::config::Settings;
 use crate::import::{self, ImportKind};
 use crate::plugins::batch::{BatchBuilder, ProfileFeatures};
 use crate::plugins::{LoadedPlugin, PluginEngine, bundled, registry, slots};
 use crate::seed::{self, SeedOptions};
-use crate::services::segmentation;
+use crate::services::{api_keys, segmentation};
 use crate::{database, graphql};
 
 /// Retain: a GraphQL gateway for customer-retention teams.
@@ -80,8 +81,44 @@ pub enum Command {
         #[command(subcommand)]
         action: SegmentCommand,
     },
+    /// Create, list and revoke API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeyCommand,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key. It is printed once and stored only as a hash.
+    Create {
+        /// viewer, agent, operator, strategist or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Who holds the key, e.g. `storefront`; unique.
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys, newest first.
+    List,
+    /// Revoke a key by its name or prefix; requests with it are refused from then on.
+    Revoke { key: String },
+}
+
+fn role_name(role: Role) -> String {
+    format!("{role:?}").to_lowercase()
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    use sea_orm::Iterable;
+    Role::iter()
+        .find(|role| role_name(*role) == text)
+        .ok_or_else(|| {
+            let names: Vec<String> = Role::iter().map(role_name).collect();
+            format!("unknown role {text}; one of {}", names.join(", "))
+        })
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,9 +202,6 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Who CLI changes are attributed to.
-const CLI_ACTOR: &str = "cli";
-
 async fn segment_with_progress(
     state: &AppState,
     slot: &str,
@@ -186,7 +220,7 @@ async fn segment_with_progress(
 /// Publishes the bundled plugins, activates them in free slots and segments
 /// those slots.
 async fn install_bundled(state: &AppState) -> anyhow::Result<()> {
-    let installed = bundled::install(&state.context, CLI_ACTOR).await?;
+    let installed = bundled::install(&state.context, &Principal::cli()).await?;
     for (slot, plugin) in &installed {
         println!(
             "activated {}@{} in slot {slot}",
@@ -233,7 +267,7 @@ async fn plugin_command(settings: Settings, action: PluginCommand) -> anyhow::Re
                 ctx.slots.engine(),
                 &bytes,
                 ctx.settings.plugins.max_component_bytes,
-                CLI_ACTOR,
+                &Principal::cli(),
                 Utc::now(),
             )
             .await?;
@@ -279,7 +313,7 @@ async fn plugin_command(settings: Settings, action: PluginCommand) -> anyhow::Re
                 &slot,
                 &plugin,
                 parse_config(config)?,
-                CLI_ACTOR,
+                &Principal::cli(),
                 Utc::now(),
             )
             .await?;
@@ -289,7 +323,7 @@ async fn plugin_command(settings: Settings, action: PluginCommand) -> anyhow::Re
             }
         }
         PluginCommand::Rollback { slot } => {
-            let bound = slots::rollback(&ctx.slots, &slot, CLI_ACTOR, Utc::now()).await?;
+            let bound = slots::rollback(&ctx.slots, &slot, &Principal::cli(), Utc::now()).await?;
             let plugin = registry::find(&ctx.db, &bound.plugin_id.to_string()).await?;
             println!(
                 "slot {slot} rolled back to {}@{}",
@@ -301,6 +335,43 @@ async fn plugin_command(settings: Settings, action: PluginCommand) -> anyhow::Re
         }
         PluginCommand::InstallBundled => install_bundled(&state).await?,
         PluginCommand::Run { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+async fn key_command(db: &sea_orm::DatabaseConnection, action: KeyCommand) -> anyhow::Result<()> {
+    match action {
+        KeyCommand::Create { role, name } => {
+            let created = api_keys::create(db, &name, role, &Principal::cli(), Utc::now()).await?;
+            println!(
+                "created {} key {} (store it now, it is not shown again):\n{}",
+                role_name(role),
+                created.key.name,
+                created.secret
+            );
+        }
+        KeyCommand::List => {
+            println!(
+                "{:<24} {:<11} {:<16} {:<17} revoked",
+                "name", "role", "prefix", "created"
+            );
+            for key in api_keys::list(db).await? {
+                println!(
+                    "{:<24} {:<11} {:<16} {:<17} {}",
+                    key.name,
+                    role_name(key.role),
+                    key.prefix,
+                    key.created_at.format("%Y-%m-%d %H:%M"),
+                    key.revoked_at
+                        .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default()
+                );
+            }
+        }
+        KeyCommand::Revoke { key } => {
+            let revoked = api_keys::revoke(db, &key, &Principal::cli(), Utc::now()).await?;
+            println!("revoked key {} ({})", revoked.name, revoked.prefix);
+        }
     }
     Ok(())
 }
@@ -452,7 +523,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed::seed(db, &options, &bar).await?;
                 bar.finish();
             }
-            let installed = bundled::install(&state.context, CLI_ACTOR).await?;
+            let installed = bundled::install(&state.context, &Principal::cli()).await?;
             for (slot, plugin) in &installed {
                 println!(
                     "activated {}@{} in slot {slot}",
@@ -464,6 +535,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     segment_with_progress(&state, slot).await?;
                 }
             }
+            let name = format!("demo-admin-{}", Utc::now().format("%Y%m%d-%H%M%S"));
+            let key =
+                api_keys::create(db, &name, Role::Admin, &Principal::cli(), Utc::now()).await?;
+            println!(
+                "admin API key {name} (send it as `Authorization: Bearer <key>`; in GraphiQL, under Headers):\n{}",
+                key.secret
+            );
             drop(state);
             serve(settings).await
         }
@@ -482,6 +560,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             Ok(())
+        }
+        Command::Keys { action } => {
+            let settings = settings(cli.database, None)?;
+            let db = database::connect(&settings, None).await?;
+            database::migrate(&db).await?;
+            key_command(&db, action).await
         }
         Command::Schema => {
             print!("{}", graphql::sdl());

@@ -24,8 +24,14 @@ pub struct Settings {
     /// The shop's currency (ISO 4217). Prices and orders must use it, so that spend
     /// can be summed across orders.
     pub currency: String,
-    /// Serve GraphiQL to browsers at `/graphql`.
+    /// Serve GraphiQL to browsers at `/graphql`. Production configs usually turn
+    /// it off together with `introspection`.
     pub graphiql: bool,
+    /// Answer introspection queries (`__schema`, `__type`).
+    pub introspection: bool,
+    /// Require an API key for `/metrics` too (it is open by default, for scrapers
+    /// inside the network).
+    pub metrics_require_key: bool,
     /// `text` for people, `json` for log collectors.
     pub log_format: LogFormat,
     pub limits: Limits,
@@ -51,6 +57,17 @@ pub struct Limits {
     /// more keys before it runs its batch. Too short splits a page's lookups into
     /// several statements; every nesting level waits this long once.
     pub batch_window_ms: u64,
+    /// Requests per second each API key may make on average; 0 switches rate
+    /// limits off.
+    pub rate_per_second: u32,
+    /// Requests a key may make at once after being idle (the bucket's size).
+    pub rate_burst: u32,
+    /// Most aliased fields in one operation: aliases let one request ask for the
+    /// same expensive field many times, which depth and complexity alone miss.
+    pub max_aliases: usize,
+    /// Longest a GraphQL request may run, in milliseconds; a mutation cut short
+    /// is rolled back.
+    pub request_timeout_ms: u64,
 }
 
 /// How strategy plugins run: the limits every call runs under, and how replicas
@@ -117,6 +134,8 @@ impl Default for Settings {
             database_pool_size: 16,
             currency: "CNY".into(),
             graphiql: true,
+            introspection: true,
+            metrics_require_key: false,
             log_format: LogFormat::Text,
             limits: Limits::default(),
             plugins: PluginSettings::default(),
@@ -133,6 +152,10 @@ impl Default for Limits {
             max_complexity: 20_000,
             max_body_bytes: 1024 * 1024,
             batch_window_ms: 2,
+            rate_per_second: 1_000,
+            rate_burst: 2_000,
+            max_aliases: 30,
+            request_timeout_ms: 30_000,
         }
     }
 }

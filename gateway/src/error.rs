@@ -1,7 +1,7 @@
 //! The error every service returns. One place (`graphql::errors`) turns it into a
 //! GraphQL error with `extensions.code`, hiding internals from clients.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -60,9 +60,29 @@ impl ServiceError {
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
-        match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(err),
-            other => Self::Database(other),
+        if lost_connection(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Database(err)
         }
+    }
+}
+
+/// Whether `err` means the database cannot be reached (down, restarting, pool
+/// exhausted) rather than that a statement failed: the first is worth a retry.
+fn lost_connection(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            match cause.as_ref() {
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+                // The server going down mid-session: admin shutdown, crash
+                // recovery, "cannot connect now" (class 57P).
+                Sqlx::Database(db) => db.code().is_some_and(|code| code.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }

@@ -5,6 +5,12 @@
 //! (request errors then answer 400 without `data`), else `application/json` (always
 //! 200 once the request is well-formed). Bodies must be `application/json`; other
 //! content types get 415, unacceptable `Accept` headers 406, mutations over GET 405.
+//!
+//! Every GraphQL request needs an API key (`Authorization: Bearer <key>`): 401
+//! without a valid one, 429 when the key's rate limit is spent. Subscriptions take
+//! the key from that header or from the `connection_init` payload
+//! (`{"authorization": "Bearer <key>"}`), since browsers cannot set WebSocket
+//! headers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,9 +28,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
+use crate::auth::Principal;
+use crate::auth::key_ring::AuthError;
+use crate::auth::policy::UNAUTHENTICATED;
 use crate::database;
 use crate::graphql::loaders::Loaders;
 use crate::metrics::{ErrorLabels, OperationLabels};
@@ -33,6 +43,12 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 const MULTIPART: &str = "multipart/form-data";
 
+const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+const RATE_LIMITED: &str = "RATE_LIMITED";
+const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -40,7 +56,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(TraceLayer::new_for_http())
+        // The last layer runs first: it gives the request an id (or keeps the
+        // caller's), the trace span logs under it, the innermost returns it.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
@@ -56,18 +83,125 @@ fn loaders(state: &AppState) -> Loaders {
 /// Subscriptions over WebSocket (graphql-transport-ws and graphql-ws).
 async fn subscriptions(
     State(state): State<AppState>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // A key in the upgrade request is checked before upgrading; otherwise the
+    // connection_init payload must carry one.
+    let from_header = match bearer(&headers) {
+        Some(_) => match caller(&state, &headers, MediaType::Json).await {
+            Ok(principal) => Some(principal),
+            Err(refused) => return refused,
+        },
+        None => None,
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
-            let mut data = async_graphql::Data::default();
-            data.insert(Arc::new(loaders(&state)));
-            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
-                .with_data(data)
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let principal = match from_header {
+                        Some(principal) => principal,
+                        None => {
+                            let token = payload
+                                .get("authorization")
+                                .and_then(serde_json::Value::as_str)
+                                .and_then(|value| value.strip_prefix("Bearer "))
+                                .ok_or_else(|| {
+                                    async_graphql::Error::new(AuthError::Missing.to_string())
+                                })?;
+                            authenticate(&state, token)
+                                .await
+                                .map_err(|err| async_graphql::Error::new(err.to_string()))?
+                        }
+                    };
+                    let mut data = async_graphql::Data::default();
+                    data.insert(Arc::new(loaders(&state)));
+                    data.insert(principal);
+                    Ok(data)
+                })
                 .serve()
         })
+}
+
+/// The API key in `Authorization: Bearer <key>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AuthError> {
+    let context = &state.context;
+    context.keys.authenticate(&context.db, token).await
+}
+
+/// The authenticated caller of a request within its rate limit, or the refusal to
+/// answer with.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+) -> Result<Principal, Response> {
+    let context = &state.context;
+    let outcome = match bearer(headers) {
+        None => Err(AuthError::Missing),
+        Some(token) => authenticate(state, token).await,
+    };
+    let refused = |code: &str, response: Response| {
+        context
+            .metrics
+            .graphql_errors
+            .get_or_create(&ErrorLabels { code: code.into() })
+            .inc();
+        response
+    };
+    let principal = match outcome {
+        Ok(principal) => principal,
+        Err(err @ AuthError::Unavailable(_)) => {
+            tracing::warn!(error = ?err, "authenticating a request failed");
+            return Err(refused(
+                SERVICE_UNAVAILABLE,
+                refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    media,
+                    SERVICE_UNAVAILABLE,
+                    err.to_string(),
+                ),
+            ));
+        }
+        Err(err) => {
+            let mut response = refusal(
+                StatusCode::UNAUTHORIZED,
+                media,
+                UNAUTHENTICATED,
+                err.to_string(),
+            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return Err(refused(UNAUTHENTICATED, response));
+        }
+    };
+    if let Err(wait) = context.rate_limits.check(&principal.name) {
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            media,
+            RATE_LIMITED,
+            format!("the rate limit of this API key is spent; retry in {seconds} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Err(refused(RATE_LIMITED, response));
+    }
+    Ok(principal)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -78,7 +212,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.context.settings.metrics_require_key
+        && let Err(refused) = caller(&state, &headers, MediaType::Json).await
+    {
+        return refused;
+    }
+    let context = &state.context;
+    let (open, idle) = database::pool_usage(&context.db);
+    context.metrics.database_connections.set(i64::from(open));
+    context.metrics.database_connections_idle.set(idle as i64);
     (
         [(
             header::CONTENT_TYPE,
@@ -220,30 +363,101 @@ fn params_from_query_string(raw: &str) -> Result<Params, String> {
 enum Parsed {
     /// The document does not parse.
     Malformed,
-    /// It parses; the operation to run has this type, if one is selected.
-    Operation(Option<OperationType>),
+    /// It parses; the operation to run has type `kind`, if one is selected,
+    /// selects `aliases` aliased fields (fragments expanded), and asks for the
+    /// schema (`__schema`, `__type`) if `introspection`.
+    Operation {
+        kind: Option<OperationType>,
+        aliases: usize,
+        introspection: bool,
+    },
+}
+
+impl Parsed {
+    fn kind(self) -> Option<OperationType> {
+        match self {
+            Parsed::Operation { kind, .. } => kind,
+            Parsed::Malformed => None,
+        }
+    }
 }
 
 fn parse(query: &str, operation_name: Option<&str>) -> Parsed {
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return Parsed::Malformed;
     };
-    Parsed::Operation(match document.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
+    let operation = match &document.operations {
+        DocumentOperations::Single(op) => Some(op),
         DocumentOperations::Multiple(ops) => match operation_name {
-            Some(name) => ops.get(name).map(|op| op.node.ty),
-            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            Some(name) => ops.get(name),
+            None if ops.len() == 1 => ops.values().next(),
             None => None,
         },
-    })
+    };
+    let mut walk = SelectionWalk {
+        document: &document,
+        visited: 0,
+        aliases: 0,
+        introspection: false,
+    };
+    if let Some(op) = operation {
+        walk.walk(&op.node.selection_set.node);
+    }
+    Parsed::Operation {
+        kind: operation.map(|op| op.node.ty),
+        aliases: walk.aliases,
+        introspection: walk.introspection,
+    }
+}
+
+/// Walks an operation's selections with fragment spreads expanded, counting
+/// aliased fields and noting introspection. Expansion stops after a fixed number
+/// of selections, so fragment cycles (refused by validation later) and fan-outs
+/// cannot make the walk itself expensive; the complexity limit refuses documents
+/// that large anyway.
+struct SelectionWalk<'d> {
+    document: &'d async_graphql::parser::types::ExecutableDocument,
+    visited: usize,
+    aliases: usize,
+    introspection: bool,
+}
+
+impl SelectionWalk<'_> {
+    const MAX_VISITS: usize = 10_000;
+
+    fn walk(&mut self, set: &async_graphql::parser::types::SelectionSet) {
+        use async_graphql::parser::types::Selection;
+        for item in &set.items {
+            self.visited += 1;
+            if self.visited > Self::MAX_VISITS {
+                return;
+            }
+            match &item.node {
+                Selection::Field(field) => {
+                    self.aliases += usize::from(field.node.alias.is_some());
+                    self.introspection |=
+                        matches!(field.node.name.node.as_str(), "__schema" | "__type");
+                    self.walk(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(inline) => self.walk(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let document = self.document;
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    {
+                        self.walk(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn operation_label(parsed: Parsed) -> &'static str {
-    match parsed {
-        Parsed::Operation(Some(OperationType::Query)) => "query",
-        Parsed::Operation(Some(OperationType::Mutation)) => "mutation",
-        Parsed::Operation(Some(OperationType::Subscription)) => "subscription",
-        _ => "invalid",
+    match parsed.kind() {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "invalid",
     }
 }
 
@@ -266,12 +480,16 @@ async fn graphql_get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
+    let principal = match caller(&state, &headers, media).await {
+        Ok(principal) => principal,
+        Err(refused) => return refused,
+    };
     let params = match params_from_query_string(&raw) {
         Ok(params) => params,
         Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
     };
     let parsed = parse(&params.query, params.operation_name.as_deref());
-    if parsed == Parsed::Operation(Some(OperationType::Mutation)) {
+    if parsed.kind() == Some(OperationType::Mutation) {
         let mut response = refusal(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -283,7 +501,7 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, media, params.into_request()).await
+    execute(&state, media, params.into_request(), principal).await
 }
 
 async fn graphql_post(State(state): State<AppState>, request: Request) -> Response {
@@ -291,13 +509,17 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
+    let principal = match caller(&state, &headers, media).await {
+        Ok(principal) => principal,
+        Err(refused) => return refused,
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
     if content_type.starts_with(MULTIPART) {
-        return graphql_multipart(&state, media, &content_type, request).await;
+        return graphql_multipart(&state, media, &content_type, request, principal).await;
     }
     let mut parts = content_type.split(';').map(str::trim);
     let is_json = parts.next() == Some(JSON);
@@ -337,7 +559,7 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
         Ok(params) => params,
         Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
     };
-    execute(&state, media, params.into_request()).await
+    execute(&state, media, params.into_request(), principal).await
 }
 
 /// A request with file uploads, per the GraphQL multipart request spec
@@ -348,6 +570,7 @@ async fn graphql_multipart(
     media: MediaType,
     content_type: &str,
     request: Request,
+    principal: Principal,
 ) -> Response {
     let settings = &state.context.settings;
     let limit = settings.limits.max_body_bytes + settings.plugins.max_component_bytes;
@@ -372,7 +595,7 @@ async fn graphql_multipart(
     )
     .await
     {
-        Ok(request) => execute(state, media, request).await,
+        Ok(request) => execute(state, media, request, principal).await,
         Err(async_graphql::ParseRequestError::PayloadTooLarge) => refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             media,
@@ -404,13 +627,58 @@ fn not_acceptable() -> Response {
     response
 }
 
-/// Runs the request and shapes the response per the negotiated media type.
-async fn execute(state: &AppState, media: MediaType, request: async_graphql::Request) -> Response {
+/// Runs the request for `principal` and shapes the response per the negotiated
+/// media type.
+async fn execute(
+    state: &AppState,
+    media: MediaType,
+    request: async_graphql::Request,
+    principal: Principal,
+) -> Response {
     let started = Instant::now();
     let context = &state.context;
+    let limits = &context.settings.limits;
     let parsed = parse(&request.query, request.operation_name.as_deref());
-    let request = request.data(Arc::new(loaders(state)));
-    let response = state.schema.execute(request).await;
+    if let Parsed::Operation {
+        introspection: true,
+        ..
+    } = parsed
+        && !context.settings.introspection
+    {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            media,
+            INTROSPECTION_DISABLED,
+            "introspection is disabled on this server",
+        );
+    }
+    if let Parsed::Operation { aliases, .. } = parsed
+        && aliases > limits.max_aliases
+    {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            media,
+            TOO_MANY_ALIASES,
+            format!(
+                "the operation uses {aliases} aliases; at most {} are allowed",
+                limits.max_aliases
+            ),
+        );
+    }
+    let request = request.data(Arc::new(loaders(state))).data(principal);
+    let timeout = Duration::from_millis(limits.request_timeout_ms);
+    let Ok(response) = tokio::time::timeout(timeout, state.schema.execute(request)).await else {
+        // Dropping the execution rolls back any transaction it had open.
+        return refusal(
+            StatusCode::GATEWAY_TIMEOUT,
+            media,
+            REQUEST_TIMEOUT,
+            format!(
+                "the request ran longer than {} ms",
+                limits.request_timeout_ms
+            ),
+        );
+    };
 
     // A request error (parse, validation, variable coercion) never starts execution:
     // no data, and no error carries a path.
@@ -418,9 +686,11 @@ async fn execute(state: &AppState, media: MediaType, request: async_graphql::Req
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     let mut body = serde_json::to_value(&response).expect("a GraphQL response serialises");
+    let mut all_unavailable = !response.errors.is_empty();
     if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
         for error in errors {
             let code = label_error(error, request_error, parsed);
+            all_unavailable &= code == SERVICE_UNAVAILABLE;
             context
                 .metrics
                 .graphql_errors
@@ -428,7 +698,11 @@ async fn execute(state: &AppState, media: MediaType, request: async_graphql::Req
                 .inc();
         }
     }
-    let status = if request_error {
+    // Nothing could be answered because the database is down: say so in HTTP
+    // too, so load balancers and clients retry.
+    let status = if all_unavailable && response.data == async_graphql::Value::Null {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if request_error {
         if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }

@@ -311,7 +311,9 @@ pub async fn import(
                     Ok(new) => {
                         let row_of = |field: &str| item_row(&lines, field);
                         write_record(&txn, row_of, ORDER_RENAMES, async |t| {
-                            orders::place(t, &new, &settings.currency, now).await
+                            orders::place(t, &new, &settings.currency, now)
+                                .await
+                                .map(|placed| placed.order)
                         })
                         .await?
                     }
@@ -468,6 +470,7 @@ async fn new_order(
         placed_at: Some(placed_at),
         status,
         cap_at_list_price: false,
+        idempotency_key: None,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! Retain's gateway: the GraphQL server, the services behind it, and the CLI's work.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod database;

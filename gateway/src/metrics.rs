@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -17,6 +18,26 @@ pub struct ErrorLabels {
     pub code: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginLabels {
+    /// `name@version`.
+    pub plugin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginCallLabels {
+    pub plugin: String,
+    /// `ok`, or the failure: `deadline`, `memory`, `trap`, `refused`, `bad_output`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SlotLabels {
+    pub slot: String,
+    /// The version the slot serves now (`name@version`).
+    pub plugin: String,
+}
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
@@ -26,6 +47,13 @@ pub struct Metrics {
     pub graphql_requests: Family<OperationLabels, Counter>,
     pub graphql_duration: Family<OperationLabels, Histogram>,
     pub graphql_errors: Family<ErrorLabels, Counter>,
+    pub plugin_calls: Family<PluginCallLabels, Counter>,
+    pub plugin_call_duration: Family<PluginLabels, Histogram>,
+    pub plugin_quarantines: Family<PluginLabels, Counter>,
+    /// 1 for the version each slot serves.
+    pub slot_serving: Family<SlotLabels, Gauge>,
+    pub database_connections: Gauge,
+    pub database_connections_idle: Gauge,
 }
 
 impl Default for Metrics {
@@ -57,12 +85,56 @@ impl Default for Metrics {
             "GraphQL errors by extensions.code",
             graphql_errors.clone(),
         );
+        let plugin_calls = Family::<PluginCallLabels, Counter>::default();
+        registry.register(
+            "plugin_calls",
+            "Strategy plugin calls by version and outcome",
+            plugin_calls.clone(),
+        );
+        let plugin_call_duration = Family::<PluginLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.00002, 2.0, 16))
+        });
+        registry.register(
+            "plugin_call_duration_seconds",
+            "Strategy plugin call latency by version, instantiation included",
+            plugin_call_duration.clone(),
+        );
+        let plugin_quarantines = Family::<PluginLabels, Counter>::default();
+        registry.register(
+            "plugin_quarantines",
+            "Versions this replica quarantined",
+            plugin_quarantines.clone(),
+        );
+        let slot_serving = Family::<SlotLabels, Gauge>::default();
+        registry.register(
+            "slot_serving",
+            "The version each slot serves (1)",
+            slot_serving.clone(),
+        );
+        let database_connections = Gauge::default();
+        registry.register(
+            "database_connections",
+            "Open pooled database connections",
+            database_connections.clone(),
+        );
+        let database_connections_idle = Gauge::default();
+        registry.register(
+            "database_connections_idle",
+            "Idle pooled database connections",
+            database_connections_idle.clone(),
+        );
         Self {
             registry,
             sql_statements,
             graphql_requests,
             graphql_duration,
             graphql_errors,
+            plugin_calls,
+            plugin_call_duration,
+            plugin_quarantines,
+            slot_serving,
+            database_connections,
+            database_connections_idle,
         }
     }
 }

@@ -892,6 +892,7 @@ impl Generator {
             cancelled_at: timeline.cancelled.map(at),
             refunded_at: timeline.refunded.map(at),
             updated_at: at(timeline.updated),
+            idempotency_key: None,
         });
     }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Runs the graphql-http GraphQL-over-HTTP conformance audit against a running server.
 //
-//   node tests/audit/audit.mjs http://127.0.0.1:PORT/graphql
+//   RETAIN_API_KEY=rk_… node tests/audit/audit.mjs http://127.0.0.1:PORT/graphql
+//
+// The gateway answers 401 without a key, so every audit request carries the key
+// from RETAIN_API_KEY.
 //
 // Prints every audit (id, status, name, and the reason when it did not pass) and a
 // summary, then exits 0 only when every audit is `ok`. Warnings (failed SHOULDs) and
@@ -26,10 +29,21 @@ try {
   process.exit(2);
 }
 
+const key = process.env.RETAIN_API_KEY;
+if (!key) {
+  console.error('set RETAIN_API_KEY to an API key of the server under audit');
+  process.exit(2);
+}
+// Global fetch (Node >= 18), with the key added to whatever headers the audit sends.
+const fetchFn = (input, init = {}) => {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${key}`);
+  return fetch(input, { ...init, headers });
+};
+
 let results;
 try {
-  // Global fetch (Node >= 18) is graphql-http's default `fetchFn`.
-  results = await auditServer({ url });
+  results = await auditServer({ url, fetchFn });
 } catch (err) {
   // auditServer throws only on fatal problems, e.g. the server is not reachable.
   console.error(`audit could not run against ${url}:`, err);

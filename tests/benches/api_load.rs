@@ -326,8 +326,17 @@ async fn measure(
         backend.name()
     );
 
+    let key = create_key(binary, workdir, database_url).await?;
     let server = Server::start(binary, workdir, database_url).await?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}")
+            .parse()
+            .context("the key is a header value")?,
+    );
     let client = Client::builder()
+        .default_headers(headers)
         // Loopback only: a proxy from the environment must never see this traffic.
         .no_proxy()
         .tcp_nodelay(true)
@@ -411,6 +420,31 @@ async fn run_cli(
     Ok(elapsed)
 }
 
+/// Creates the viewer key the load generator sends (`retain keys create`) and
+/// returns it: the last line of the command's output.
+async fn create_key(binary: &Path, workdir: &Path, database_url: &str) -> Result<String> {
+    let mut command = Command::new(binary);
+    command
+        .args(["keys", "create", "--role", "viewer", "--name", "api-load"])
+        .env("DATABASE_URL", database_url)
+        .current_dir(workdir)
+        .stdin(Stdio::null());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await?
+        .context("running retain keys create")?;
+    ensure!(
+        output.status.success(),
+        "retain keys create failed: {}",
+        output.status
+    );
+    let stdout = String::from_utf8(output.stdout).context("the key is UTF-8")?;
+    stdout
+        .lines()
+        .last()
+        .map(str::to_owned)
+        .context("retain keys create printed no key")
+}
+
 /// A running `retain serve`; dropping it kills the process.
 struct Server {
     child: Child,
@@ -422,6 +456,9 @@ impl Server {
         let mut child = Command::new(binary)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", database_url)
+            // The generator's one key would exhaust any per-key limit: this
+            // measures the gateway, not the limiter.
+            .env("RETAIN_LIMITS__RATE_PER_SECOND", "0")
             .current_dir(workdir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

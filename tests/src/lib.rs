@@ -4,7 +4,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use retain_gateway::app::Application;
+use retain_gateway::auth::Principal;
 use retain_gateway::config::Settings;
+use retain_gateway::services::api_keys;
+use retain_schema::Role;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -24,6 +27,8 @@ pub mod guests {
     pub const BAD_OUTPUT: &[u8] = guest!("retain-guest-bad-output");
     /// A valid component of a world that is not Retain's.
     pub const OTHER_WORLD: &[u8] = guest!("retain-guest-other-world");
+    /// A segmenter that also imports `fetch`, beyond the contract.
+    pub const GREEDY: &[u8] = guest!("retain-guest-greedy");
     /// Segments `big` / `small` by lifetime spend.
     pub const BIG_SPENDERS: &[u8] = guest!("retain-guest-big-spenders");
 }
@@ -123,9 +128,13 @@ impl Drop for Scratch {
 pub struct TestGateway {
     pub backend: Backend,
     pub address: String,
+    /// Sends the admin key with every request.
     pub client: reqwest::Client,
+    /// An admin API key, created for this gateway.
+    pub admin_key: String,
     pub database_url: String,
-    _stop: oneshot::Sender<()>,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The database this gateway created; replicas share their primary's.
     _scratch: Option<Scratch>,
 }
@@ -157,6 +166,11 @@ impl TestGateway {
         Self::serve(backend, url, Some(scratch), adjust).await
     }
 
+    /// A gateway on a PostgreSQL database the test owns (and migrates here).
+    pub async fn start_on(database_url: String, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::serve(Backend::Postgres, database_url, None, adjust).await
+    }
+
     /// A second gateway on this one's database, as another replica would be.
     pub async fn replica(&self) -> Self {
         Self::serve(self.backend, self.database_url.clone(), None, |_| {}).await
@@ -181,36 +195,95 @@ impl TestGateway {
         let app = Application::build(settings)
             .await
             .expect("the gateway starts");
+        let admin_key = api_keys::create(
+            &app.state().context.db,
+            &format!("test-admin-{}", app.local_addr().port()),
+            Role::Admin,
+            &Principal::cli(),
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("creating the test's admin key")
+        .secret;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {admin_key}")
+                .parse()
+                .expect("a header value"),
+        );
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("an HTTP client");
         let address = format!("http://{}", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
+        let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         Self {
             backend,
             address,
-            client: reqwest::Client::new(),
+            client,
+            admin_key,
             database_url,
-            _stop: stop,
+            stop,
+            server,
             _scratch: scratch,
         }
+    }
+
+    /// Shuts the gateway down as SIGTERM does, and returns once it has finished
+    /// the requests in flight.
+    pub async fn shut_down(self) {
+        let _ = self.stop.send(());
+        self.server
+            .await
+            .expect("the server task ends")
+            .expect("the server shuts down cleanly");
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
-    /// POSTs a GraphQL request accepting `application/graphql-response+json`.
+    /// POSTs a GraphQL request as admin, accepting
+    /// `application/graphql-response+json`.
     pub async fn post(&self, query: &str, variables: Value) -> Reply {
-        let response = self
-            .client
+        self.post_as(Some(&self.admin_key), query, variables).await
+    }
+
+    /// POSTs a GraphQL request with `key`, or with no key at all.
+    pub async fn post_as(&self, key: Option<&str>, query: &str, variables: Value) -> Reply {
+        // A client without the admin key, so that `None` really sends none.
+        let mut request = reqwest::Client::new()
             .post(self.url("/graphql"))
             .header("accept", "application/graphql-response+json")
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("the gateway answers");
-        Reply::read(response).await
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        Reply::read(request.send().await.expect("the gateway answers")).await
+    }
+
+    /// Creates an API key with `role` (`viewer`, `agent`, …) through the API, and
+    /// returns it.
+    pub async fn create_key(&self, role: &str) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!("{role}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let data = self
+            .query(
+                &format!(
+                    r#"mutation {{ createApiKey(name: "{name}", role: {}) {{ key }} }}"#,
+                    role.to_uppercase()
+                ),
+                json!({}),
+            )
+            .await;
+        data["createApiKey"]["key"]
+            .as_str()
+            .expect("a key")
+            .to_owned()
     }
 
     /// Runs a GraphQL operation that must succeed, and returns its `data`.
@@ -233,10 +306,23 @@ impl TestGateway {
         errors[0].clone()
     }
 
-    /// Sends a GraphQL multipart request (the upload spec) with one file bound to
-    /// the variable `file_variable`.
+    /// Sends a GraphQL multipart request (the upload spec) as admin, with one file
+    /// bound to the variable `file_variable`.
     pub async fn upload(
         &self,
+        query: &str,
+        variables: Value,
+        file_variable: &str,
+        file: &[u8],
+    ) -> Reply {
+        self.upload_as(&self.admin_key, query, variables, file_variable, file)
+            .await
+    }
+
+    /// [`upload`](Self::upload) with `key`.
+    pub async fn upload_as(
+        &self,
+        key: &str,
         query: &str,
         variables: Value,
         file_variable: &str,
@@ -251,10 +337,10 @@ impl TestGateway {
                 "0",
                 reqwest::multipart::Part::bytes(file.to_vec()).file_name("plugin.wasm"),
             );
-        let response = self
-            .client
+        let response = reqwest::Client::new()
             .post(self.url("/graphql"))
             .header("accept", "application/graphql-response+json")
+            .bearer_auth(key)
             .multipart(form)
             .send()
             .await

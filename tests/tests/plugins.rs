@@ -354,6 +354,16 @@ async fn publish_and_activation_refuse_with_reasons(backend: Backend) {
         "{error:#}"
     );
 
+    // Anything imported beyond the contract (network, files, clock) is refused
+    // by name.
+    let error = publish_error(&gw, guests::GREEDY).await;
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("component: the component implements neither plugin world")
+            && message.contains("fetch"),
+        "{error:#}"
+    );
+
     let oversized = gw
         .upload(
             PUBLISH,
@@ -431,7 +441,7 @@ async fn publish_and_activation_refuse_with_reasons(backend: Backend) {
 }
 
 async fn hostile_plugins_are_contained(backend: Backend) {
-    let gw = TestGateway::start(backend).await;
+    let gw = TestGateway::start_with(backend, |s| s.plugins.quarantine_after = 4).await;
     let shop = shop(&gw).await;
     let rfm = publish(&gw, bundled("tier")).await;
     activate(&gw, "tier", &rfm, json!({})).await;
@@ -442,6 +452,9 @@ async fn hostile_plugins_are_contained(backend: Backend) {
     for (misbehave, reason) in [
         ("loop", "exceeded its deadline of 100 ms"),
         ("memory", "exceeded its memory cap of 64 MiB"),
+        // Rust guests keep large frames on a shadow stack in linear memory, so
+        // runaway recursion runs off its bottom before wasm's own call stack.
+        ("recursion", "out of bounds memory access"),
         ("trap", "trapped"),
     ] {
         activate(&gw, "tier", &plugin, json!({ "misbehave": misbehave })).await;
@@ -456,7 +469,7 @@ async fn hostile_plugins_are_contained(backend: Backend) {
         assert_eq!(segment_key(&gw, &shop.buyer, "tier").await, "basic");
     }
 
-    // Three failures in a row quarantine the version: the slot serves the
+    // Four failures in a row (as configured) quarantine the version: the slot serves the
     // version before it, and the quarantined one cannot be activated again.
     let data = gw
         .query(
@@ -478,6 +491,32 @@ async fn hostile_plugins_are_contained(backend: Backend) {
     let rerun = run(&gw, "tier").await;
     assert_eq!(rerun["plugin"]["name"], "rfm-tiers");
     assert_eq!(segment_key(&gw, &hostile, "tier").await, "dormant");
+
+    // Operators see it all in the metrics: each failure by kind, the quarantine,
+    // and the version the slot serves now.
+    let metrics = gw
+        .client
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for outcome in ["deadline", "memory", "trap"] {
+        assert!(
+            metrics.contains(&format!(
+                r#"retain_plugin_calls_total{{plugin="hostile@1.0.0",outcome="{outcome}"}}"#
+            )),
+            "{outcome}: {metrics}"
+        );
+    }
+    assert!(metrics.contains(r#"retain_plugin_quarantines_total{plugin="hostile@1.0.0"} 1"#));
+    assert!(
+        metrics.contains(r#"retain_slot_serving{slot="tier",plugin="rfm-tiers@"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("retain_plugin_call_duration_seconds_bucket"));
 
     // Malformed answers are refused like traps; the real-time path falls back.
     let bad = publish(&gw, guests::BAD_OUTPUT).await;

@@ -35,7 +35,10 @@ async fn order_updates_stream_placed_orders(backend: Backend) {
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let send = |value: Value| Message::Text(value.to_string().into());
     socket
-        .send(send(json!({ "type": "connection_init" })))
+        .send(send(json!({
+            "type": "connection_init",
+            "payload": { "authorization": format!("Bearer {}", gw.admin_key) }
+        })))
         .await
         .unwrap();
     let ack = next_json(&mut socket).await;

@@ -9,7 +9,9 @@ use retain_schema::{
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
 
-use crate::app::app_context;
+use crate::app::{app_context, caller};
+use crate::auth::Permission;
+use crate::auth::policy;
 use crate::graphql::campaigns::Campaign;
 use crate::graphql::catalog::Product;
 use crate::graphql::connection::{Conn, Money};
@@ -347,6 +349,26 @@ pub struct CustomerFilter {
     pub not: Option<Box<CustomerFilter>>,
 }
 
+impl CustomerFilter {
+    /// The first personal-data field the filter tests, if any: filtering on
+    /// personal data would reveal it to callers who only see it masked.
+    fn personal_field(&self) -> Option<&'static str> {
+        let own = [
+            (self.email.is_some(), "filter.email"),
+            (self.phone.is_some(), "filter.phone"),
+            (self.birthday.is_some(), "filter.birthday"),
+        ]
+        .into_iter()
+        .find_map(|(used, name)| used.then_some(name));
+        own.or_else(|| {
+            let nested = self.and.iter().chain(&self.or).flatten();
+            nested
+                .chain(self.not.as_deref())
+                .find_map(CustomerFilter::personal_field)
+        })
+    }
+}
+
 /// Interest-tag criteria.
 #[derive(InputObject, Default)]
 pub struct TagFilter {
@@ -548,7 +570,11 @@ impl CustomerQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Customer>> {
-        let condition = filter.unwrap_or_default().condition().gql()?;
+        let filter = filter.unwrap_or_default();
+        if let Some(field) = filter.personal_field() {
+            policy::require(ctx, Permission::ReadPii, field)?;
+        }
+        let condition = filter.condition().gql()?;
         let sort = order_by.unwrap_or_default().sort_key();
         let args = PageArgs {
             first,
@@ -612,7 +638,7 @@ impl CustomerMutation {
     async fn erase_customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
         let id = ids::decode("id", &id, NodeKind::Customer).gql()?;
         let db = &app_context(ctx).db;
-        customers::erase(db, id, Utc::now())
+        customers::erase(db, id, caller(ctx)?, Utc::now())
             .await
             .gql()
             .map(Customer)

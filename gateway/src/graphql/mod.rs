@@ -1,5 +1,6 @@
 //! The GraphQL schema: one module per domain, merged into the roots.
 
+pub mod access;
 pub mod campaigns;
 pub mod catalog;
 pub mod connection;
@@ -18,7 +19,8 @@ pub mod segments;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
-use crate::config::Limits;
+use crate::auth::policy::Policy;
+use crate::config::Settings;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -30,6 +32,7 @@ pub struct QueryRoot(
     feedback::FeedbackQuery,
     plugins::PluginQuery,
     segments::SegmentQuery,
+    access::AccessQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -41,6 +44,7 @@ pub struct MutationRoot(
     feedback::FeedbackMutation,
     plugins::PluginMutation,
     segments::SegmentMutation,
+    access::AccessMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -48,21 +52,30 @@ pub struct SubscriptionRoot(orders::OrderSubscription);
 
 pub type RetainSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// The schema with its limits; the caller adds the shared data.
-pub fn schema_builder(limits: &Limits) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(
+/// The schema with its limits and access policy; the caller adds the shared data.
+pub fn schema_builder(
+    settings: &Settings,
+) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    let limits = &settings.limits;
+    let builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
+    .extension(Policy)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(32)
+    .limit_recursive_depth(32);
+    if settings.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
 /// The schema in SDL, as exported to `schema/graphql/schema.graphql`.
 pub fn sdl() -> String {
-    schema_builder(&Limits::default()).finish().sdl()
+    schema_builder(&Settings::default()).finish().sdl()
 }
 
 #[cfg(test)]

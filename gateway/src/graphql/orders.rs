@@ -239,6 +239,10 @@ pub struct PlaceOrderInput {
     pub discount_minor: i64,
     /// Defaults to the shop currency, the only one accepted.
     pub currency: Option<String>,
+    /// A key the client chooses per order (e.g. a UUID) and resends on retry: a
+    /// retried request returns the order placed the first time instead of placing
+    /// it twice. Reusing a key for other contents is refused with CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 /// One line of an order to place.
@@ -278,6 +282,7 @@ impl PlaceOrderInput {
             placed_at: None,
             status: OrderStatus::Placed,
             cap_at_list_price: true,
+            idempotency_key: self.idempotency_key.clone(),
         })
     }
 }
@@ -331,15 +336,17 @@ impl OrderMutation {
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<Order> {
         let new = input.resolve().gql()?;
         let app = app_context(ctx);
-        let (order, _items) = orders::place(&app.db, &new, &app.settings.currency, Utc::now())
+        let placed = orders::place(&app.db, &new, &app.settings.currency, Utc::now())
             .await
             .gql()?;
-        app.events.publish(OrderEvent {
-            kind: OrderEventKind::Placed,
-            order: order.clone(),
-        });
-        segmentation::reclassify_after_change(app, order.customer_id).await;
-        Ok(Order(order))
+        if !placed.replayed {
+            app.events.publish(OrderEvent {
+                kind: OrderEventKind::Placed,
+                order: placed.order.clone(),
+            });
+            segmentation::reclassify_after_change(app, placed.order.customer_id).await;
+        }
+        Ok(Order(placed.order))
     }
 
     /// Moves an order along its lifecycle: PLACED → PAID → SHIPPED → DELIVERED, or

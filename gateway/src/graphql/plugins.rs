@@ -7,17 +7,13 @@ use retain_schema::{PluginKind, SlotAction, plugin, slot, slot_activation};
 use sea_orm::EntityTrait;
 use std::io::Read;
 
-use crate::app::app_context;
+use crate::app::{app_context, caller};
 use crate::error::ServiceError;
 use crate::graphql::errors::GqlResultExt;
 use crate::graphql::loaders::loaders;
 use crate::graphql::segments::SegmentRun;
 use crate::plugins::{registry, slots};
 use crate::services::segmentation;
-
-/// Who made a change. Requests carry no identity until API keys arrive, so
-/// changes made over GraphQL are attributed to the API itself.
-const GRAPHQL_ACTOR: &str = "graphql";
 
 /// A published plugin version: a content-addressed WebAssembly component.
 pub struct Plugin(pub plugin::Model);
@@ -258,7 +254,7 @@ impl PluginMutation {
             app.slots.engine(),
             &bytes,
             app.settings.plugins.max_component_bytes,
-            GRAPHQL_ACTOR,
+            caller(ctx)?,
             Utc::now(),
         )
         .await
@@ -287,7 +283,7 @@ impl PluginMutation {
             &slot,
             &plugin,
             config.map(|c| c.0),
-            GRAPHQL_ACTOR,
+            caller(ctx)?,
             Utc::now(),
         )
         .await
@@ -307,7 +303,7 @@ impl PluginMutation {
         #[graphql(default = true)] resegment: bool,
     ) -> Result<Slot> {
         let app = app_context(ctx);
-        let bound = slots::rollback(&app.slots, &slot, GRAPHQL_ACTOR, Utc::now())
+        let bound = slots::rollback(&app.slots, &slot, caller(ctx)?, Utc::now())
             .await
             .gql()?;
         if resegment {

@@ -6,6 +6,7 @@ use retain_schema::plugin;
 
 use super::{registry, slots};
 use crate::app::AppContext;
+use crate::auth::Principal;
 use crate::error::ServiceResult;
 
 /// A bundled plugin and the slot it serves by default.
@@ -36,7 +37,10 @@ pub const BUNDLED: [Bundled; 6] = [
 /// Publishes the bundled plugins and activates each in its slot where the slot
 /// is still free; slots someone already bound are left alone. Returns the slots
 /// it activated.
-pub async fn install(ctx: &AppContext, actor: &str) -> ServiceResult<Vec<(String, plugin::Model)>> {
+pub async fn install(
+    ctx: &AppContext,
+    actor: &Principal,
+) -> ServiceResult<Vec<(String, plugin::Model)>> {
     let mut activated = Vec::new();
     for bundled in &BUNDLED {
         let published = registry::publish(

@@ -39,6 +39,19 @@ pub enum CallError {
     BadOutput(String),
 }
 
+impl CallError {
+    /// The failure's kind, as a metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Deadline(_) => "deadline",
+            CallError::Memory(_) => "memory",
+            CallError::Trap(_) => "trap",
+            CallError::Refused(_) => "refused",
+            CallError::BadOutput(_) => "bad_output",
+        }
+    }
+}
+
 /// A compiled component ready to instantiate, with what it said about itself.
 pub struct LoadedPlugin {
     pub kind: PluginKind,
@@ -241,6 +254,11 @@ impl LoadedPlugin {
                 CallError::Memory(limits.memory_bytes / (1024 * 1024))
             } else if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
                 CallError::Deadline(limits.deadline.as_millis())
+            } else if let Some(trap) = err.downcast_ref::<Trap>() {
+                // The trap's kind is the message; the wasm backtrace (deep for a
+                // stack overflow) is for the log.
+                tracing::debug!(plugin = %self.name, version = %self.version, "trap: {err:#}");
+                CallError::Trap(trap.to_string())
             } else {
                 CallError::Trap(format!("{err:#}"))
             }

@@ -18,7 +18,9 @@ use sha2::{Digest, Sha256};
 use super::engine::PluginEngine;
 use super::loader::LoadedPlugin;
 use super::v1;
+use crate::auth::Principal;
 use crate::error::{ServiceError, ServiceResult};
+use crate::services::audit;
 
 /// The field publish errors are reported on.
 const FIELD: &str = "component";
@@ -45,7 +47,7 @@ pub async fn publish(
     engine: &PluginEngine,
     bytes: &[u8],
     max_bytes: usize,
-    uploaded_by: &str,
+    uploaded_by: &Principal,
     now: DateTime<Utc>,
 ) -> ServiceResult<Published> {
     if bytes.len() > max_bytes {
@@ -84,7 +86,7 @@ pub async fn publish(
         description: Set(loaded.description.clone()),
         info: Set(loaded.info.clone()),
         size_bytes: Set(component.len() as i64),
-        uploaded_by: Set(uploaded_by.into()),
+        uploaded_by: Set(uploaded_by.name.clone()),
         published_at: Set(now),
         ..Default::default()
     }
@@ -105,6 +107,15 @@ pub async fn publish(
         bytes: Set(component),
     }
     .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        uploaded_by,
+        "plugin.publish",
+        format!("{}@{}", row.name, row.version),
+        serde_json::json!({ "sha256": row.sha256, "kind": row.kind, "bytes": row.size_bytes }),
+        now,
+    )
     .await?;
     txn.commit().await?;
     Ok(Published {

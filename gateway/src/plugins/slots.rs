@@ -19,7 +19,10 @@ use super::engine::PluginEngine;
 use super::loader::{CallError, Classification, LoadedPlugin};
 use super::registry;
 use super::v1::types;
+use crate::auth::Principal;
 use crate::error::{ServiceError, ServiceResult};
+use crate::metrics::{Metrics, PluginCallLabels, PluginLabels, SlotLabels};
+use crate::services::audit;
 use crate::services::recommendations::CatalogFacts;
 
 /// How far back a slot's history is searched for a version to fall back to.
@@ -31,6 +34,13 @@ pub struct Version {
     pub plugin_id: i64,
     pub plugin: Arc<LoadedPlugin>,
     pub config: String,
+}
+
+impl Version {
+    /// `name@version`, as metrics and logs name it.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.plugin.name, self.plugin.version)
+    }
 }
 
 /// A slot as this replica serves it.
@@ -61,6 +71,7 @@ impl Binding {
 pub struct SlotTable {
     engine: PluginEngine,
     db: DatabaseConnection,
+    metrics: Arc<Metrics>,
     quarantine_after: u32,
     bindings: ArcSwap<HashMap<String, Arc<Binding>>>,
     /// Compiled versions by plugin id: a version compiles once per process.
@@ -74,11 +85,13 @@ impl SlotTable {
     pub async fn new(
         engine: PluginEngine,
         db: DatabaseConnection,
+        metrics: Arc<Metrics>,
         quarantine_after: u32,
     ) -> ServiceResult<Arc<Self>> {
         let table = Arc::new(Self {
             engine,
             db,
+            metrics,
             quarantine_after,
             bindings: ArcSwap::default(),
             compiled: Mutex::default(),
@@ -156,6 +169,16 @@ impl SlotTable {
                 },
             };
             next.insert(row.name.clone(), binding);
+        }
+        self.metrics.slot_serving.clear();
+        for binding in next.values() {
+            if let Some(version) = binding.serving() {
+                let labels = SlotLabels {
+                    slot: binding.slot.clone(),
+                    plugin: version.label(),
+                };
+                self.metrics.slot_serving.get_or_create(&labels).set(1);
+            }
         }
         self.bindings.store(Arc::new(next));
         Ok(())
@@ -262,9 +285,28 @@ impl SlotTable {
         let _permit = self.engine.instances.acquire().await.expect("never closed");
         let plugin = version.plugin.clone();
         let config = version.config.clone();
+        let started = std::time::Instant::now();
         let outcome = tokio::task::spawn_blocking(move || f(&plugin, &config))
             .await
             .unwrap_or_else(|err| Err(CallError::Trap(format!("the host call panicked: {err}"))));
+        let plugin = version.label();
+        self.metrics
+            .plugin_call_duration
+            .get_or_create(&PluginLabels {
+                plugin: plugin.clone(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+        let outcome_label = match &outcome {
+            Ok(_) => "ok",
+            Err(err) => err.kind(),
+        };
+        self.metrics
+            .plugin_calls
+            .get_or_create(&PluginCallLabels {
+                plugin,
+                outcome: outcome_label.into(),
+            })
+            .inc();
         self.record(version, &outcome).await;
         outcome
     }
@@ -295,6 +337,12 @@ impl SlotTable {
         if failures >= self.quarantine_after {
             let reason = format!("{failures} failed calls in a row, the last: {err}");
             tracing::error!(plugin = %version.plugin.name, version = %version.plugin.version, "quarantining: {reason}");
+            self.metrics
+                .plugin_quarantines
+                .get_or_create(&PluginLabels {
+                    plugin: version.label(),
+                })
+                .inc();
             if let Err(db_err) =
                 registry::quarantine(&self.db, version.plugin_id, &reason, Utc::now()).await
             {
@@ -332,7 +380,7 @@ pub async fn activate(
     slot_name: &str,
     plugin_ref: &str,
     config: Option<serde_json::Value>,
-    actor: &str,
+    actor: &Principal,
     now: DateTime<Utc>,
 ) -> ServiceResult<slot::Model> {
     check_slot_name(slot_name)?;
@@ -378,13 +426,25 @@ pub async fn activate(
         config: Set(config.clone()),
         action: Set(SlotAction::Activate),
         rollback_to: Set(existing.as_ref().map(|s| s.activation_id)),
-        actor: Set(actor.into()),
+        actor: Set(actor.name.clone()),
         at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
     let bound = bind(&txn, existing, slot_name, plugin.kind, &activation).await?;
+    audit::record(
+        &txn,
+        actor,
+        "plugin.activate",
+        slot_name,
+        serde_json::json!({
+            "plugin": format!("{}@{}", plugin.name, plugin.version),
+            "config": config,
+        }),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     table.refresh().await?;
     Ok(bound)
@@ -394,7 +454,7 @@ pub async fn activate(
 pub async fn rollback(
     table: &SlotTable,
     slot_name: &str,
-    actor: &str,
+    actor: &Principal,
     now: DateTime<Utc>,
 ) -> ServiceResult<slot::Model> {
     let db = &table.db;
@@ -423,7 +483,7 @@ pub async fn rollback(
         config: Set(target.config.clone()),
         action: Set(SlotAction::Rollback),
         rollback_to: Set(target.rollback_to),
-        actor: Set(actor.into()),
+        actor: Set(actor.name.clone()),
         at: Set(now),
         ..Default::default()
     }
@@ -431,6 +491,15 @@ pub async fn rollback(
     .await?;
     let kind = existing.kind;
     let bound = bind(&txn, Some(existing), slot_name, kind, &activation).await?;
+    audit::record(
+        &txn,
+        actor,
+        "slot.rollback",
+        slot_name,
+        serde_json::json!({ "plugin_id": target.plugin_id, "config": target.config }),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     table.refresh().await?;
     Ok(bound)

@@ -11,7 +11,9 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 
+use crate::auth::Principal;
 use crate::error::{ServiceError, ServiceResult};
+use crate::services::audit;
 use crate::services::validate;
 
 /// A new customer.
@@ -316,7 +318,12 @@ where
 
 /// Removes a customer's PII (name, contact data, birthday, tags, consent, feedback
 /// texts) and keeps their orders and interactions, anonymised, for the analytics.
-pub async fn erase<C>(db: &C, id: i64, now: DateTime<Utc>) -> ServiceResult<customer::Model>
+pub async fn erase<C>(
+    db: &C,
+    id: i64,
+    actor: &Principal,
+    now: DateTime<Utc>,
+) -> ServiceResult<customer::Model>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -348,6 +355,15 @@ where
         .filter(feedback::Column::CustomerId.eq(id))
         .exec(&txn)
         .await?;
+    audit::record(
+        &txn,
+        actor,
+        "customer.erase",
+        id.to_string(),
+        serde_json::json!({ "external_id": current.external_id }),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(erased)
 }

@@ -1,6 +1,8 @@
 //! Domain services: the logic that GraphQL resolvers and CLI commands both call.
 //! Each validates its whole input before writing, and writes in one transaction.
 
+pub mod api_keys;
+pub mod audit;
 pub mod campaigns;
 pub mod catalog;
 pub mod customers;

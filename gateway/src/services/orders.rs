@@ -37,6 +37,19 @@ pub struct NewOrder {
     /// Live orders may not charge more than the list price; imported history may,
     /// since prices change.
     pub cap_at_list_price: bool,
+    /// The client's key for this placement; a retry with the same key returns the
+    /// order placed the first time.
+    pub idempotency_key: Option<String>,
+}
+
+/// What `place` did.
+#[derive(Debug)]
+pub struct Placement {
+    pub order: order::Model,
+    pub items: Vec<order_item::Model>,
+    /// True when the idempotency key had already placed this order, which is
+    /// returned unchanged.
+    pub replayed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,16 +143,27 @@ fn path_to(status: OrderStatus) -> &'static [OrderStatus] {
 }
 
 /// Places an order: checks the customer, every product, quantity and price, then
-/// writes the order and its items in one transaction.
+/// writes the order and its items in one transaction. With an idempotency key
+/// already used for the same customer and lines, returns that order instead.
 pub async fn place<C>(
     db: &C,
     new: &NewOrder,
     shop_currency: &str,
     now: DateTime<Utc>,
-) -> ServiceResult<(order::Model, Vec<order_item::Model>)>
+) -> ServiceResult<Placement>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    let idempotency_key = new
+        .idempotency_key
+        .as_deref()
+        .map(|key| validate::text("idempotencyKey", key, 128))
+        .transpose()?;
+    if let Some(key) = &idempotency_key
+        && let Some(placement) = replay(db, key, new).await?
+    {
+        return Ok(placement);
+    }
     let currency = validate::currency(
         "currency",
         new.currency.as_deref().unwrap_or(shop_currency),
@@ -241,6 +265,7 @@ where
         cancelled_at: Set(None),
         refunded_at: Set(None),
         updated_at: Set(now),
+        idempotency_key: Set(idempotency_key.clone()),
         ..Default::default()
     };
     for step in path_to(new.status) {
@@ -248,12 +273,21 @@ where
     }
 
     let txn = db.begin().await?;
-    // The unique index decides (see `customers::create`).
-    let taken = format!("{order_number} is already used by another order");
-    let order = model
-        .insert(&txn)
-        .await
-        .map_err(|e| ServiceError::on_insert(e, "orderNumber", taken))?;
+    // The unique indexes decide (see `customers::create`); a racing retry with the
+    // same idempotency key loses here and gets the winner's order.
+    let order = match model.insert(&txn).await {
+        Ok(order) => order,
+        Err(err) => {
+            txn.rollback().await?;
+            if let Some(key) = &idempotency_key
+                && let Some(placement) = replay(db, key, new).await?
+            {
+                return Ok(placement);
+            }
+            let taken = format!("{order_number} is already used by another order");
+            return Err(ServiceError::on_insert(err, "orderNumber", taken));
+        }
+    };
     order_item::Entity::insert_many(lines.iter().map(|&(product_id, quantity, unit, total)| {
         order_item::ActiveModel {
             order_id: Set(order.id),
@@ -271,7 +305,49 @@ where
         .all(&txn)
         .await?;
     txn.commit().await?;
-    Ok((order, items))
+    Ok(Placement {
+        order,
+        items,
+        replayed: false,
+    })
+}
+
+/// The order an idempotency key already placed, if any. A key reused for another
+/// customer or other lines is a client bug, refused rather than hidden.
+async fn replay<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    new: &NewOrder,
+) -> ServiceResult<Option<Placement>> {
+    let Some(order) = order::Entity::find()
+        .filter(order::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let items = items_of(db, &[order.id])
+        .await?
+        .remove(&order.id)
+        .unwrap_or_default();
+    let same_lines = items.len() == new.items.len()
+        && items.iter().zip(&new.items).all(|(stored, asked)| {
+            stored.product_id == asked.product_id && stored.quantity == asked.quantity
+        });
+    if order.customer_id != new.customer_id || !same_lines {
+        return Err(ServiceError::conflict(
+            "idempotencyKey",
+            format!(
+                "already placed order {} with other contents",
+                order.order_number
+            ),
+        ));
+    }
+    Ok(Some(Placement {
+        order,
+        items,
+        replayed: true,
+    }))
 }
 
 /// Moves order `id` to `status`, refusing transitions the lifecycle does not allow.

@@ -313,3 +313,38 @@ pub enum RunStatus {
     Completed,
     Failed,
 }
+
+/// What a caller may do. Each role is a fixed set of permissions (see the gateway's
+/// `auth` module); they are not a ladder, so a data team's key cannot read PII.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads everything except personal data, which is masked.
+    Viewer,
+    /// Customer service: reads personal data, records interactions and feedback,
+    /// handles complaints, corrects customer records.
+    Agent,
+    /// Runs the shop: orders, products, campaigns, customers.
+    Operator,
+    /// The data team: plugins, slots, segmentation runs.
+    Strategist,
+    /// Everything, including API keys, the audit log and erasure.
+    Admin,
+}

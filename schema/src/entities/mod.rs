@@ -1,5 +1,7 @@
 //! One module per table.
 
+pub mod api_key;
+pub mod audit_entry;
 pub mod campaign;
 pub mod customer;
 pub mod customer_tag;

@@ -26,6 +26,10 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     pub refunded_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// The client's key for this placement: a retried request with the same key
+    /// gets this order back instead of a second one.
+    #[sea_orm(unique)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

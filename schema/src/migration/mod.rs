@@ -11,6 +11,8 @@ mod m20261123_000006_create_feedback;
 mod m20261123_000007_create_plugins;
 mod m20261123_000008_create_segments;
 mod m20261123_000009_create_order_profile_index;
+mod m20261123_000010_create_access;
+mod m20261123_000011_add_order_idempotency_key;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_create_plugins::Migration),
             Box::new(m20261123_000008_create_segments::Migration),
             Box::new(m20261123_000009_create_order_profile_index::Migration),
+            Box::new(m20261123_000010_create_access::Migration),
+            Box::new(m20261123_000011_add_order_idempotency_key::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! A segmenter that behaves until a batch holds a customer tagged `hostile`, then
-//! misbehaves as its config says: loops forever, grows memory without bound, or
-//! traps. It passes publish and activation (no such customer in the smoke batch),
+//! misbehaves as its config says: loops forever, grows memory without bound,
+//! recurses without end, or traps. It passes publish and activation (no such customer in the smoke batch),
 //! so tests can prove the host contains it at run time.
 
 use retain_plugin_sdk::{Classified, Feature, PluginInfo, Profile, Segmenter, TagTable};
@@ -27,6 +27,7 @@ pub enum Misbehaviour {
     Nothing,
     Loop,
     Memory,
+    Recursion,
     Trap,
 }
 
@@ -74,8 +75,19 @@ fn misbehave(how: Misbehaviour) {
                 std::hint::black_box(&hoard);
             }
         }
+        Misbehaviour::Recursion => {
+            std::hint::black_box(dive(0));
+        }
         Misbehaviour::Trap => panic!("the hostile plugin panics on purpose"),
     }
 }
 
 retain_plugin_sdk::export_segmenter!(Hostile);
+
+/// Recurses until the stack runs out; `black_box` keeps the compiler from turning
+/// it into a loop.
+#[allow(unconditional_recursion)]
+fn dive(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 16]);
+    dive(std::hint::black_box(depth + 1)).wrapping_add(frame[15])
+}
