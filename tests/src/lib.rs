@@ -348,18 +348,23 @@ impl TestGateway {
         Reply::read(response).await
     }
 
-    /// SQL statements the gateway has run so far (from `/metrics`).
-    pub async fn sql_statements(&self) -> u64 {
-        let text = self
-            .client
+    /// The Prometheus exposition at `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
             .get(self.url("/metrics"))
             .send()
             .await
             .expect("metrics answer")
             .text()
             .await
-            .expect("metrics text");
-        text.lines()
+            .expect("metrics text")
+    }
+
+    /// SQL statements the gateway has run so far (from `/metrics`).
+    pub async fn sql_statements(&self) -> u64 {
+        self.metrics()
+            .await
+            .lines()
             .find_map(|line| line.strip_prefix("retain_sql_statements_total "))
             .and_then(|v| v.trim().parse().ok())
             .expect("the statement counter is exported")

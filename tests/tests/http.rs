@@ -217,15 +217,7 @@ async fn health_readiness_and_metrics(backend: Backend) {
         assert_eq!(reply.status(), 200, "{path}");
     }
     gw.query("{ __typename }", json!({})).await;
-    let metrics = gw
-        .client
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.metrics().await;
     assert!(
         metrics.contains(r#"retain_graphql_requests_total{operation="query"}"#),
         "{metrics}"

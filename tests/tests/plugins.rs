@@ -494,15 +494,7 @@ async fn hostile_plugins_are_contained(backend: Backend) {
 
     // Operators see it all in the metrics: each failure by kind, the quarantine,
     // and the version the slot serves now.
-    let metrics = gw
-        .client
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.metrics().await;
     for outcome in ["deadline", "memory", "trap"] {
         assert!(
             metrics.contains(&format!(
