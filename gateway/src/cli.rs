@@ -11,7 +11,7 @@ use retain_schema::{PluginKind, Role, customer};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::app::{AppState, Application, shutdown_signal};
-use crate::auth::Principal;
+use crate::auth::{Principal, role_name};
 use crate::config::Settings;
 use crate::import::{self, ImportKind};
 use crate::plugins::batch::{BatchBuilder, ProfileFeatures};
@@ -105,10 +105,6 @@ pub enum KeyCommand {
     List,
     /// Revoke a key by its name or prefix; requests with it are refused from then on.
     Revoke { key: String },
-}
-
-fn role_name(role: Role) -> String {
-    format!("{role:?}").to_lowercase()
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {

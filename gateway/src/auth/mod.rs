@@ -36,6 +36,11 @@ impl Permission {
     }
 }
 
+/// A role as people write it: `viewer`, `agent`, …
+pub fn role_name(role: Role) -> String {
+    format!("{role:?}").to_lowercase()
+}
+
 /// The permission table.
 pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::{Agent, Operator, Strategist};
