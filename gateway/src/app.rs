@@ -16,6 +16,7 @@ use crate::database;
 use crate::graphql::{self, RetainSchema};
 use crate::http;
 use crate::metrics::Metrics;
+use crate::persisted::PersistedQueries;
 use crate::plugins::{PluginEngine, SlotTable};
 use crate::services::events::EventBus;
 use crate::services::recommendations::CatalogCache;
@@ -30,6 +31,7 @@ pub struct AppContext {
     pub catalog: CatalogCache,
     pub keys: Arc<KeyRing>,
     pub rate_limits: RateLimits,
+    pub persisted: Arc<PersistedQueries>,
 }
 
 /// The router's state: cheap to clone, every part shared.
@@ -42,6 +44,9 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database, applies migrations and builds the schema.
     pub async fn new(settings: Settings) -> anyhow::Result<Self> {
+        // A broken manifest is a deploy mistake: refuse to start rather than serve
+        // without the allow-list.
+        let persisted = Arc::new(PersistedQueries::load(&settings.persisted_queries)?);
         let metrics = Arc::new(Metrics::default());
         let db = database::connect(&settings, Some(metrics.clone())).await?;
         database::migrate(&db).await?;
@@ -55,7 +60,7 @@ impl AppState {
         .await?;
         let poll = Duration::from_millis(settings.plugins.poll_interval_ms);
         slots.watch(poll);
-        let keys = Arc::new(KeyRing::default());
+        let keys = Arc::new(KeyRing::new(&settings.limits));
         keys.watch(db.clone(), poll);
         let rate_limits = RateLimits::new(&settings.limits);
         let context = Arc::new(AppContext {
@@ -67,10 +72,13 @@ impl AppState {
             catalog: CatalogCache::default(),
             keys,
             rate_limits,
+            persisted: persisted.clone(),
         });
-        let schema = graphql::schema_builder(&context.settings)
-            .data(context.clone())
-            .finish();
+        let mut schema = graphql::schema_builder(&context.settings).data(context.clone());
+        if let Some(allow_list) = persisted.allow_list() {
+            schema = schema.extension(allow_list);
+        }
+        let schema = schema.finish();
         Ok(Self { context, schema })
     }
 }

@@ -36,6 +36,17 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub limits: Limits,
     pub plugins: PluginSettings,
+    pub persisted_queries: PersistedQuerySettings,
+}
+
+/// Operations registered ahead of time (see the `persisted` module).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PersistedQuerySettings {
+    /// An Apollo persisted-query manifest (JSON) whose operations clients may send
+    /// by id.
+    pub manifest: Option<PathBuf>,
+    /// Run registered operations only (admin keys excepted); needs `manifest`.
+    pub allow_list: bool,
 }
 
 /// Request limits that keep one client from starving the others.
@@ -62,6 +73,9 @@ pub struct Limits {
     pub rate_per_second: u32,
     /// Requests a key may make at once after being idle (the bucket's size).
     pub rate_burst: u32,
+    /// Database lookups per second, per replica, of API keys it has not verified
+    /// yet; bounds what a flood of made-up keys costs. 0 switches the bound off.
+    pub key_lookups_per_second: u32,
     /// Most aliased fields in one operation: aliases let one request ask for the
     /// same expensive field many times, which depth and complexity alone miss.
     pub max_aliases: usize,
@@ -139,6 +153,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             limits: Limits::default(),
             plugins: PluginSettings::default(),
+            persisted_queries: PersistedQuerySettings::default(),
         }
     }
 }
@@ -154,6 +169,7 @@ impl Default for Limits {
             batch_window_ms: 2,
             rate_per_second: 1_000,
             rate_burst: 2_000,
+            key_lookups_per_second: 100,
             max_aliases: 30,
             request_timeout_ms: 30_000,
         }

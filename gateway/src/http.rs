@@ -38,6 +38,7 @@ use crate::auth::policy::UNAUTHENTICATED;
 use crate::database;
 use crate::graphql::loaders::Loaders;
 use crate::metrics::{ErrorLabels, OperationLabels};
+use crate::persisted::{PersistedQueries, Refused};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -161,8 +162,22 @@ async fn caller(
             .inc();
         response
     };
+    let too_many = |wait: Duration, message: String| {
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            media,
+            RATE_LIMITED,
+            format!("{message}; retry in {seconds} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        refused(RATE_LIMITED, response)
+    };
     let principal = match outcome {
         Ok(principal) => principal,
+        Err(err @ AuthError::Throttled(wait)) => return Err(too_many(wait, err.to_string())),
         Err(err @ AuthError::Unavailable(_)) => {
             tracing::warn!(error = ?err, "authenticating a request failed");
             return Err(refused(
@@ -189,17 +204,10 @@ async fn caller(
         }
     };
     if let Err(wait) = context.rate_limits.check(&principal.name) {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let mut response = refusal(
-            StatusCode::TOO_MANY_REQUESTS,
-            media,
-            RATE_LIMITED,
-            format!("the rate limit of this API key is spent; retry in {seconds} s"),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return Err(refused(RATE_LIMITED, response));
+        return Err(too_many(
+            wait,
+            "the rate limit of this API key is spent".into(),
+        ));
     }
     Ok(principal)
 }
@@ -312,14 +320,53 @@ impl Params {
     }
 }
 
-fn params_from_json(body: &Value) -> Result<Params, String> {
+/// Why a request's parameters cannot be used.
+#[derive(Debug)]
+enum BadParams {
+    /// Malformed: a 400 whatever the media type.
+    Shape(String),
+    /// Names a persisted query this server does not have.
+    Persisted(Refused),
+}
+
+impl From<String> for BadParams {
+    fn from(reason: String) -> Self {
+        Self::Shape(reason)
+    }
+}
+
+impl From<&str> for BadParams {
+    fn from(reason: &str) -> Self {
+        Self::Shape(reason.to_owned())
+    }
+}
+
+impl BadParams {
+    fn into_response(self, media: MediaType) -> Response {
+        match self {
+            Self::Shape(reason) => refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
+            Self::Persisted(refused) => refusal(
+                request_error_status(media),
+                media,
+                refused.code,
+                refused.message,
+            ),
+        }
+    }
+}
+
+/// The parameters of a JSON request; without `query`, the persisted operation the
+/// request names by id.
+fn params_from_json(body: &Value, persisted: &PersistedQueries) -> Result<Params, BadParams> {
     let Some(object) = body.as_object() else {
         return Err("the request body must be a JSON object".into());
     };
-    let query = match object.get("query") {
-        Some(Value::String(q)) => q.clone(),
-        Some(_) => return Err("query must be a string".into()),
-        None => return Err("query is required".into()),
+    let query = match (object.get("query"), persisted.requested(object)) {
+        (Some(Value::String(q)), _) => q.clone(),
+        (Some(_), _) => return Err("query must be a string".into()),
+        (None, Some(Ok(document))) => document.to_string(),
+        (None, Some(Err(refused))) => return Err(BadParams::Persisted(refused)),
+        (None, None) => return Err("query (or a persisted query's id) is required".into()),
     };
     let variables = match object.get("variables") {
         None | Some(Value::Null) => Variables::default(),
@@ -343,7 +390,7 @@ fn params_from_json(body: &Value) -> Result<Params, String> {
 }
 
 /// GET parameters arrive URL-encoded, `variables` and `extensions` as JSON text.
-fn params_from_query_string(raw: &str) -> Result<Params, String> {
+fn params_from_query_string(raw: &str, persisted: &PersistedQueries) -> Result<Params, BadParams> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw).map_err(|e| format!("bad query string: {e}"))?;
     let mut object = Map::new();
@@ -355,7 +402,16 @@ fn params_from_query_string(raw: &str) -> Result<Params, String> {
         };
         object.insert(key, parsed);
     }
-    params_from_json(&Value::Object(object))
+    params_from_json(&Value::Object(object), persisted)
+}
+
+/// A request error (the request never ran) is a 400 for clients that accept
+/// `application/graphql-response+json`, a 200 with errors for the others.
+fn request_error_status(media: MediaType) -> StatusCode {
+    match media {
+        MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
+        MediaType::Json => StatusCode::OK,
+    }
 }
 
 /// What parsing the document told us before execution.
@@ -382,16 +438,20 @@ impl Parsed {
     }
 }
 
-fn parse(query: &str, operation_name: Option<&str>) -> Parsed {
+/// Parses the document and looks at the operation to run; also returns its name
+/// (anonymous operations have none).
+fn parse(query: &str, operation_name: Option<&str>) -> (Parsed, Option<String>) {
     let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return Parsed::Malformed;
+        return (Parsed::Malformed, None);
     };
-    let operation = match &document.operations {
-        DocumentOperations::Single(op) => Some(op),
+    let (name, operation) = match &document.operations {
+        DocumentOperations::Single(op) => (None, Some(op)),
         DocumentOperations::Multiple(ops) => match operation_name {
-            Some(name) => ops.get(name),
-            None if ops.len() == 1 => ops.values().next(),
-            None => None,
+            Some(name) => (Some(name.to_owned()), ops.get(name)),
+            None if ops.len() == 1 => ops.iter().next().map_or((None, None), |(name, op)| {
+                (Some(name.to_string()), Some(op))
+            }),
+            None => (None, None),
         },
     };
     let mut walk = SelectionWalk {
@@ -403,11 +463,12 @@ fn parse(query: &str, operation_name: Option<&str>) -> Parsed {
     if let Some(op) = operation {
         walk.walk(&op.node.selection_set.node);
     }
-    Parsed::Operation {
+    let parsed = Parsed::Operation {
         kind: operation.map(|op| op.node.ty),
         aliases: walk.aliases,
         introspection: walk.introspection,
-    }
+    };
+    (parsed, name)
 }
 
 /// Walks an operation's selections with fragment spreads expanded, counting
@@ -484,11 +545,11 @@ async fn graphql_get(
         Ok(principal) => principal,
         Err(refused) => return refused,
     };
-    let params = match params_from_query_string(&raw) {
+    let params = match params_from_query_string(&raw, &state.context.persisted) {
         Ok(params) => params,
-        Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
+        Err(bad) => return bad.into_response(media),
     };
-    let parsed = parse(&params.query, params.operation_name.as_deref());
+    let (parsed, _) = parse(&params.query, params.operation_name.as_deref());
     if parsed.kind() == Some(OperationType::Mutation) {
         let mut response = refusal(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -555,9 +616,9 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
             );
         }
     };
-    let params = match params_from_json(&json) {
+    let params = match params_from_json(&json, &state.context.persisted) {
         Ok(params) => params,
-        Err(reason) => return refusal(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", reason),
+        Err(bad) => return bad.into_response(media),
     };
     execute(&state, media, params.into_request(), principal).await
 }
@@ -638,7 +699,7 @@ async fn execute(
     let started = Instant::now();
     let context = &state.context;
     let limits = &context.settings.limits;
-    let parsed = parse(&request.query, request.operation_name.as_deref());
+    let (parsed, operation_name) = parse(&request.query, request.operation_name.as_deref());
     if let Parsed::Operation {
         introspection: true,
         ..
@@ -706,15 +767,13 @@ async fn execute(
         if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }
-        match media {
-            MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
-            MediaType::Json => StatusCode::OK,
-        }
+        request_error_status(media)
     } else {
         StatusCode::OK
     };
     let labels = OperationLabels {
         operation: operation_label(parsed).to_string(),
+        name: context.metrics.operation_name(operation_name.as_deref()),
     };
     context
         .metrics
@@ -790,25 +849,41 @@ mod tests {
         );
     }
 
+    /// The reason a body is refused as malformed.
+    fn shape_error(body: Value) -> String {
+        match params_from_json(&body, &PersistedQueries::default()) {
+            Err(BadParams::Shape(reason)) => reason,
+            Err(BadParams::Persisted(refused)) => panic!("not a shape error: {refused:?}"),
+            Ok(_) => panic!("{body} was accepted"),
+        }
+    }
+
     #[test]
     fn parameters_are_checked_for_shape() {
-        assert!(params_from_json(&json!({"query": "{ __typename }", "variables": null})).is_ok());
-        assert_eq!(
-            params_from_json(&json!({"query": 1})).err().unwrap(),
-            "query must be a string"
+        let none = PersistedQueries::default();
+        assert!(
+            params_from_json(
+                &json!({"query": "{ __typename }", "variables": null}),
+                &none
+            )
+            .is_ok()
         );
+        assert_eq!(shape_error(json!({"query": 1})), "query must be a string");
         assert_eq!(
-            params_from_json(&json!({"query": "{a}", "variables": "x"}))
-                .err()
-                .unwrap(),
+            shape_error(json!({"query": "{a}", "variables": "x"})),
             "variables must be an object"
         );
         assert_eq!(
-            params_from_json(&json!([])).err().unwrap(),
+            shape_error(json!([])),
             "the request body must be a JSON object"
         );
+        assert_eq!(
+            shape_error(json!({})),
+            "query (or a persisted query's id) is required"
+        );
         let get =
-            params_from_query_string("query=%7B__typename%7D&variables=%7B%22a%22%3A1%7D").unwrap();
+            params_from_query_string("query=%7B__typename%7D&variables=%7B%22a%22%3A1%7D", &none)
+                .unwrap();
         assert_eq!(get.query, "{__typename}");
     }
 }

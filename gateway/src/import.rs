@@ -26,6 +26,17 @@ pub enum ImportKind {
     Orders,
 }
 
+impl ImportKind {
+    /// The tables an import of this kind writes.
+    fn tables(self) -> &'static [&'static str] {
+        match self {
+            Self::Customers => &["customers", "customer_tags"],
+            Self::Products => &["products"],
+            Self::Orders => &["orders", "order_items"],
+        }
+    }
+}
+
 /// Why one row was refused. `row` counts lines as a spreadsheet does (header = 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -325,6 +336,7 @@ pub async fn import(
     report.committed = report.rejected.is_empty() || skip_invalid;
     if report.committed {
         txn.commit().await?;
+        crate::database::analyze(db, kind.tables()).await?;
     } else {
         report.imported = 0;
         txn.rollback().await?;

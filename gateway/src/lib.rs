@@ -11,6 +11,7 @@ pub mod http;
 pub mod import;
 pub mod metrics;
 pub mod paging;
+pub mod persisted;
 pub mod plugins;
 pub mod seed;
 pub mod services;

@@ -1,5 +1,8 @@
 //! Prometheus metrics, rendered at `/metrics`.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -11,6 +14,8 @@ use prometheus_client::registry::Registry;
 pub struct OperationLabels {
     /// `query`, `mutation`, `subscription`, or `invalid` when the request never ran.
     pub operation: String,
+    /// The operation's name (see [`Metrics::operation_name`]).
+    pub name: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,6 +43,12 @@ pub struct SlotLabels {
     pub plugin: String,
 }
 
+/// Distinct operation names labelled before the rest count as `other`: names
+/// come from clients, and each one is a new time series.
+const OPERATION_NAMES_KEPT: usize = 200;
+/// Longer names are more likely generated than written by a frontend team.
+const OPERATION_NAME_MAX_LEN: usize = 64;
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
@@ -54,6 +65,7 @@ pub struct Metrics {
     pub slot_serving: Family<SlotLabels, Gauge>,
     pub database_connections: Gauge,
     pub database_connections_idle: Gauge,
+    operation_names: Mutex<HashSet<String>>,
 }
 
 impl Default for Metrics {
@@ -68,7 +80,7 @@ impl Default for Metrics {
         let graphql_requests = Family::<OperationLabels, Counter>::default();
         registry.register(
             "graphql_requests",
-            "GraphQL requests by operation type",
+            "GraphQL requests by operation type and name",
             graphql_requests.clone(),
         );
         let graphql_duration = Family::<OperationLabels, Histogram>::new_with_constructor(|| {
@@ -76,7 +88,7 @@ impl Default for Metrics {
         });
         registry.register(
             "graphql_request_duration_seconds",
-            "GraphQL request latency by operation type",
+            "GraphQL request latency by operation type and name",
             graphql_duration.clone(),
         );
         let graphql_errors = Family::<ErrorLabels, Counter>::default();
@@ -135,16 +147,53 @@ impl Default for Metrics {
             slot_serving,
             database_connections,
             database_connections_idle,
+            operation_names: Mutex::default(),
         }
     }
 }
 
 impl Metrics {
+    /// The label for an operation `name`: itself, `anonymous`, or `other` once
+    /// [`OPERATION_NAMES_KEPT`] names are in use or for an unusually long name.
+    pub fn operation_name(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return "anonymous".into();
+        };
+        if name.len() > OPERATION_NAME_MAX_LEN {
+            return "other".into();
+        }
+        let mut names = self.operation_names.lock().expect("operation names lock");
+        if names.contains(name) || names.len() < OPERATION_NAMES_KEPT {
+            names.insert(name.to_owned());
+            name.to_owned()
+        } else {
+            "other".into()
+        }
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_are_bounded() {
+        let metrics = Metrics::default();
+        assert_eq!(metrics.operation_name(None), "anonymous");
+        assert_eq!(metrics.operation_name(Some(&"x".repeat(65))), "other");
+        for index in 0..OPERATION_NAMES_KEPT {
+            let name = format!("Op{index}");
+            assert_eq!(metrics.operation_name(Some(&name)), name);
+        }
+        assert_eq!(metrics.operation_name(Some("OneTooMany")), "other");
+        assert_eq!(metrics.operation_name(Some("Op0")), "Op0");
     }
 }

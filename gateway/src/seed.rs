@@ -314,16 +314,18 @@ async fn seed_in_chunks(
         progress.inc(written);
     }
 
+    let tables = [
+        "customers",
+        "customer_tags",
+        "products",
+        "orders",
+        "order_items",
+        "interactions",
+        "feedback",
+    ];
     // Rows were inserted with explicit ids, which PostgreSQL's sequences do not see.
     if db.get_database_backend() == DbBackend::Postgres {
-        for table in [
-            "customers",
-            "products",
-            "orders",
-            "order_items",
-            "interactions",
-            "feedback",
-        ] {
+        for table in tables.into_iter().filter(|table| *table != "customer_tags") {
             db.execute_unprepared(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             ))
@@ -331,6 +333,9 @@ async fn seed_in_chunks(
             .with_context(|| format!("resetting the id sequence of {table}"))?;
         }
     }
+    crate::database::analyze(db, &tables)
+        .await
+        .context("refreshing planner statistics")?;
     Ok(report)
 }
 

@@ -12,6 +12,8 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub mod load;
+
 /// Test plugins, built from `tests/guests/` by the build script.
 pub mod guests {
     macro_rules! guest {
@@ -38,6 +40,24 @@ pub mod guests {
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// `sqlite`, `postgres` or `postgresql`, in any case.
+    pub fn parse(name: &str) -> anyhow::Result<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            other => anyhow::bail!("unknown backend {other:?}"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
 }
 
 /// The PostgreSQL server tests create their databases on.
@@ -133,6 +153,8 @@ pub struct TestGateway {
     /// An admin API key, created for this gateway.
     pub admin_key: String,
     pub database_url: String,
+    /// The gateway's services, for tests that call them in process.
+    pub context: std::sync::Arc<retain_gateway::app::AppContext>,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The database this gateway created; replicas share their primary's.
@@ -217,6 +239,7 @@ impl TestGateway {
             .build()
             .expect("an HTTP client");
         let address = format!("http://{}", app.local_addr());
+        let context = app.state().context.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -227,6 +250,7 @@ impl TestGateway {
             client,
             admin_key,
             database_url,
+            context,
             stop,
             server,
             _scratch: scratch,

@@ -411,6 +411,53 @@ async fn privileged_changes_are_audited(backend: Backend) {
     assert_eq!(only["auditLog"]["totalCount"], 1);
 }
 
+/// Made-up keys cost a database lookup each; past the replica's lookup budget
+/// they are refused with 429 before reaching the database, while a key the replica
+/// has verified keeps working.
+async fn a_flood_of_made_up_keys_is_throttled(backend: Backend) {
+    let gw = TestGateway::start_with(backend, |s| s.limits.key_lookups_per_second = 5).await;
+    let viewer = gw.create_key("viewer").await;
+    let verified = gw.post_as(Some(&viewer), "{ __typename }", json!({})).await;
+    assert_eq!(verified.status, 200, "{:#}", verified.body);
+
+    let started = std::time::Instant::now();
+    let mut unauthenticated = 0u64;
+    let mut throttled = 0u64;
+    for attempt in 0..60u64 {
+        let made_up = format!("rk_{attempt:012x}_{:032x}", attempt * 7919);
+        let reply = gw
+            .post_as(Some(&made_up), "{ __typename }", json!({}))
+            .await;
+        match reply.status {
+            401 => unauthenticated += 1,
+            429 => {
+                assert_eq!(code(&reply), "RATE_LIMITED");
+                throttled += 1;
+            }
+            other => panic!("a made-up key got {other}: {:#}", reply.body),
+        }
+        if attempt % 10 == 0 {
+            let still = gw.post_as(Some(&viewer), "{ __typename }", json!({})).await;
+            assert_eq!(
+                still.status, 200,
+                "the verified key during the flood: {:#}",
+                still.body
+            );
+        }
+    }
+    // The bucket holds 5 lookups and refills 5 a second; the admin and viewer keys
+    // took two. Every other lookup is a made-up key that reached the database.
+    let seconds = started.elapsed().as_secs() + 1;
+    assert!(
+        2 + unauthenticated <= 5 + 5 * seconds,
+        "{unauthenticated} made-up keys reached the database in {seconds} s"
+    );
+    assert!(
+        throttled > 0,
+        "none of 60 made-up keys was throttled in {seconds} s"
+    );
+}
+
 async fn a_spent_rate_limit_refuses_with_retry_after(backend: Backend) {
     let gw = TestGateway::start_with(backend, |s| {
         s.limits.rate_per_second = 1;
@@ -491,5 +538,6 @@ on_both_backends!(
     revoked_keys_stop_working_at_once,
     privileged_changes_are_audited,
     a_spent_rate_limit_refuses_with_retry_after,
+    a_flood_of_made_up_keys_is_throttled,
     request_limits_refuse_with_a_code,
 );

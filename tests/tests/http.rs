@@ -128,7 +128,10 @@ async fn graphql_over_http_status_codes(backend: Backend) {
     assert_eq!(not_json.status, 400);
     let no_query = post(&gw, gql, json_type, r#"{"variables":{}}"#).await;
     assert_eq!(no_query.status, 400);
-    assert_eq!(no_query.body["errors"][0]["message"], "query is required");
+    assert_eq!(
+        no_query.body["errors"][0]["message"],
+        "query (or a persisted query's id) is required"
+    );
 
     let no_content_type = post(&gw, gql, None, r#"{"query":"{ __typename }"}"#).await;
     assert_eq!(no_content_type.status, 415);
@@ -219,7 +222,7 @@ async fn health_readiness_and_metrics(backend: Backend) {
     gw.query("{ __typename }", json!({})).await;
     let metrics = gw.metrics().await;
     assert!(
-        metrics.contains(r#"retain_graphql_requests_total{operation="query"}"#),
+        metrics.contains(r#"retain_graphql_requests_total{operation="query",name="anonymous"} 1"#),
         "{metrics}"
     );
     assert!(metrics.contains("retain_graphql_request_duration_seconds_bucket"));

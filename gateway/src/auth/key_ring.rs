@@ -2,14 +2,23 @@
 //! statement to authenticate. Revocation through this replica takes effect at
 //! once; a revocation made through another replica reaches this one within one
 //! poll interval (`plugins.poll_interval_ms`, the same clock as slot changes).
+//!
+//! Only keys this replica has not verified yet cost a lookup, and those lookups are
+//! rate-limited for the whole replica (`limits.key_lookups_per_second`): a flood of
+//! made-up keys is refused with 429 instead of becoming a flood of SQL statements,
+//! while verified keys keep working.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
+use crate::config::Limits;
 use crate::error::ServiceError;
 use crate::services::api_keys;
 
@@ -22,6 +31,9 @@ pub enum AuthError {
     Invalid,
     #[error("the database is unavailable, try again shortly")]
     Unavailable(#[source] ServiceError),
+    /// Too many unknown keys are being tried at once; wait this long.
+    #[error("too many unknown API keys are being tried; retry shortly")]
+    Throttled(Duration),
 }
 
 /// A verified key: the hash that proved it, and who it is.
@@ -30,13 +42,28 @@ struct Verified {
     principal: Principal,
 }
 
-#[derive(Default)]
 pub struct KeyRing {
     /// By key prefix.
     verified: RwLock<HashMap<String, Verified>>,
+    /// Database lookups of keys not verified yet; None when unlimited.
+    lookups: Option<DefaultDirectRateLimiter>,
+    clock: DefaultClock,
 }
 
 impl KeyRing {
+    pub fn new(limits: &Limits) -> Self {
+        let lookups = NonZeroU32::new(limits.key_lookups_per_second).map(|rate| {
+            // A second's worth of burst: a replica starting under load verifies
+            // its clients' keys at once.
+            RateLimiter::direct(Quota::per_second(rate))
+        });
+        Self {
+            verified: RwLock::default(),
+            lookups,
+            clock: DefaultClock::default(),
+        }
+    }
+
     /// The caller holding `token`.
     pub async fn authenticate(
         &self,
@@ -53,6 +80,11 @@ impl KeyRing {
             } else {
                 Err(AuthError::Invalid)
             };
+        }
+        if let Some(lookups) = &self.lookups {
+            lookups.check().map_err(|not_until| {
+                AuthError::Throttled(not_until.wait_time_from(self.clock.now()))
+            })?;
         }
         let key = api_keys::by_prefix(db, prefix)
             .await

@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 use retain_schema::{PluginKind, product};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Value};
 
 use crate::app::AppContext;
 use crate::database::statement;
@@ -244,43 +245,83 @@ fn take(products: Option<&Vec<WeightedProduct>>, limit: u32) -> Vec<WeightedProd
 }
 
 /// The catalogue facts of this replica, recomputed when older than the refresh
-/// interval. Requests keep using the old facts while new ones are computed.
+/// interval or after a segmentation run. Once there are facts, requests keep using
+/// them while one background task computes the new ones: on 100,000 customers the
+/// computation takes seconds on PostgreSQL, and recommendation requests waiting for
+/// it stalled for as long (measured by the soak test). Only the very first request
+/// waits, as there is nothing to serve yet.
 #[derive(Default)]
 pub struct CatalogCache {
+    shared: Arc<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
     current: ArcSwapOption<(Instant, Arc<CatalogFacts>)>,
+    /// Set by `invalidate`: the facts are still served, but refreshed.
+    stale: AtomicBool,
+    /// A background refresh is under way.
+    refreshing: AtomicBool,
+    /// Serialises the first computation.
     computing: tokio::sync::Mutex<()>,
 }
 
 impl CatalogCache {
     pub async fn facts(&self, ctx: &AppContext) -> ServiceResult<Arc<CatalogFacts>> {
         let max_age = Duration::from_secs(ctx.settings.plugins.catalog_refresh_secs);
-        if let Some(current) = self.current.load_full()
-            && current.0.elapsed() < max_age
-        {
+        if let Some(current) = self.shared.current.load_full() {
+            if current.0.elapsed() >= max_age || self.shared.stale.load(Ordering::Acquire) {
+                self.refresh_in_background(ctx);
+            }
             return Ok(current.1.clone());
         }
-        let _one_at_a_time = self.computing.lock().await;
-        if let Some(current) = self.current.load_full()
-            && current.0.elapsed() < max_age
-        {
+        let _one_at_a_time = self.shared.computing.lock().await;
+        if let Some(current) = self.shared.current.load_full() {
             return Ok(current.1.clone());
         }
-        let facts = Arc::new(
-            CatalogFacts::compute(
-                &ctx.db,
-                &ctx.settings.plugins.recommendation_context_slot,
-                Utc::now(),
-            )
-            .await?,
-        );
+        self.shared
+            .compute(&ctx.db, &ctx.settings.plugins.recommendation_context_slot)
+            .await
+    }
+
+    /// Starts one refresh task unless one is running.
+    fn refresh_in_background(&self, ctx: &AppContext) {
+        if self.shared.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Cleared before computing, so an invalidation during the computation
+        // asks for another refresh.
+        self.shared.stale.store(false, Ordering::Release);
+        let shared = Arc::clone(&self.shared);
+        let db = ctx.db.clone();
+        let slot = ctx.settings.plugins.recommendation_context_slot.clone();
+        tokio::spawn(async move {
+            if let Err(error) = shared.compute(&db, &slot).await {
+                // The old facts stay in use; the next request tries again.
+                tracing::warn!(%error, "refreshing the catalogue facts failed");
+                shared.stale.store(true, Ordering::Release);
+            }
+            shared.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Marks the facts out of date (segments changed): the next request starts a
+    /// refresh.
+    pub fn invalidate(&self) {
+        self.shared.stale.store(true, Ordering::Release);
+    }
+}
+
+impl CacheState {
+    async fn compute(
+        &self,
+        db: &DatabaseConnection,
+        slot: &str,
+    ) -> ServiceResult<Arc<CatalogFacts>> {
+        let facts = Arc::new(CatalogFacts::compute(db, slot, Utc::now()).await?);
         self.current
             .store(Some(Arc::new((Instant::now(), facts.clone()))));
         Ok(facts)
-    }
-
-    /// Forgets the facts, so the next request recomputes them.
-    pub fn invalidate(&self) {
-        self.current.store(None);
     }
 }
 

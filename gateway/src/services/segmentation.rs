@@ -391,6 +391,8 @@ async fn publish_run(
             .exec(db)
             .await?;
     }
+    // A run replaces every membership of the slot: the planner must know.
+    crate::database::analyze(db, &["segment_memberships", "segment_changes"]).await?;
     ctx.catalog.invalidate();
     Ok(run)
 }
