@@ -361,12 +361,14 @@ fn params_from_json(body: &Value, persisted: &PersistedQueries) -> Result<Params
     let Some(object) = body.as_object() else {
         return Err("the request body must be a JSON object".into());
     };
-    let query = match (object.get("query"), persisted.requested(object)) {
-        (Some(Value::String(q)), _) => q.clone(),
-        (Some(_), _) => return Err("query must be a string".into()),
-        (None, Some(Ok(document))) => document.to_string(),
-        (None, Some(Err(refused))) => return Err(BadParams::Persisted(refused)),
-        (None, None) => return Err("query (or a persisted query's id) is required".into()),
+    let query = match object.get("query") {
+        Some(Value::String(q)) => q.clone(),
+        Some(_) => return Err("query must be a string".into()),
+        None => match persisted.requested(object) {
+            Some(Ok(document)) => document.to_string(),
+            Some(Err(refused)) => return Err(BadParams::Persisted(refused)),
+            None => return Err("query (or a persisted query's id) is required".into()),
+        },
     };
     let variables = match object.get("variables") {
         None | Some(Value::Null) => Variables::default(),

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::auth::{Permission, Principal, allows};
+use crate::auth::{Permission, Principal};
 use crate::config::PersistedQuerySettings;
 
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
@@ -160,7 +160,7 @@ impl Extension for AllowListExtension {
     ) -> ServerResult<ExecutableDocument> {
         let exempt = ctx
             .data_opt::<Principal>()
-            .is_some_and(|principal| allows(principal.role, Permission::Admin));
+            .is_some_and(|principal| principal.may(Permission::Admin));
         if exempt || self.0.documents.contains_key(&sha256_hex(query)) {
             return next.run(ctx, query, variables).await;
         }

@@ -33,7 +33,7 @@ use reqwest::Client;
 use retain_tests::Backend;
 use retain_tests::load::{
     BenchDatabase, Preparation, client_with_key, env_number, env_or, first_ids, gateway_binary,
-    graphql_data, graphql_request, latency_histogram, quantile_ms, resident_bytes,
+    graphql_data, graphql_request, latency_histogram, quantile_ms, query_data, resident_bytes,
 };
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -340,10 +340,7 @@ impl Traffic {
     }
 
     async fn post(&self, body: Value) -> Result<Value, String> {
-        let text = graphql_request(&self.client, &self.url, body.to_string()).await?;
-        let mut reply: Value =
-            serde_json::from_str(&text).map_err(|error| format!("reading the reply: {error}"))?;
-        Ok(reply["data"].take())
+        graphql_data(&self.client, &self.url, &body).await
     }
 }
 
@@ -360,7 +357,7 @@ struct Activations {
 
 impl Activations {
     async fn prepare(client: Client, url: Arc<str>) -> Result<Self> {
-        let data = graphql_data(
+        let data = query_data(
             &client,
             &url,
             "{ plugins(kind: RECOMMENDER) { reference } slot(name: \"tier\") { plugin { reference } } }",
@@ -457,7 +454,7 @@ impl Activations {
 
 /// Re-segmentation runs of the tier slot the activations started (newest first).
 async fn segmentation_runs(client: &Client, url: &str) -> Result<Vec<Value>> {
-    let data = graphql_data(
+    let data = query_data(
         client,
         url,
         "{ slot(name: \"tier\") { runs(first: 20) { status customers changed startedAt finishedAt error } } }",

@@ -386,13 +386,19 @@ impl TestGateway {
 
     /// SQL statements the gateway has run so far (from `/metrics`).
     pub async fn sql_statements(&self) -> u64 {
-        self.metrics()
-            .await
-            .lines()
-            .find_map(|line| line.strip_prefix("retain_sql_statements_total "))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("the statement counter is exported")
+        sql_statements_in(&self.metrics().await).expect("the statement counter is exported")
     }
+}
+
+/// The `retain_sql_statements_total` counter in a Prometheus exposition. Exposition
+/// formats may print counters as floats (`12.0`, `1.2e3`).
+pub fn sql_statements_in(metrics: &str) -> Option<u64> {
+    let value = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("retain_sql_statements_total "))?
+        .split_whitespace()
+        .next()?;
+    value.parse::<f64>().ok().map(|count| count as u64)
 }
 
 impl Reply {

@@ -306,16 +306,8 @@ impl Server {
         let url = format!("{}/metrics", self.base);
         let response = client.get(&url).send().await?.error_for_status()?;
         let text = response.text().await?;
-        let value = text
-            .lines()
-            .find_map(|line| line.strip_prefix("retain_sql_statements_total "))
-            .and_then(|rest| rest.split_whitespace().next())
-            .with_context(|| format!("{url} has no retain_sql_statements_total line"))?;
-        // Exposition formats may print counters as floats (`12.0`, `1.2e3`).
-        let value: f64 = value
-            .parse()
-            .with_context(|| format!("retain_sql_statements_total {value:?} is not a number"))?;
-        Ok(value as u64)
+        crate::sql_statements_in(&text)
+            .with_context(|| format!("{url} has no readable retain_sql_statements_total line"))
     }
 
     /// The server's process id.
@@ -441,14 +433,23 @@ pub async fn graphql_request(client: &Client, url: &str, body: String) -> Result
     }
 }
 
-/// Runs `query` (no variables) and returns its `data`, or the failure.
-pub async fn graphql_data(client: &Client, url: &str, query: &str) -> Result<serde_json::Value> {
-    let body = serde_json::json!({ "query": query }).to_string();
-    let text = graphql_request(client, url, body)
-        .await
-        .map_err(|failure| anyhow::anyhow!("{query}: {failure}"))?;
-    let mut reply: serde_json::Value = serde_json::from_str(&text)?;
+/// POSTs a GraphQL request body and returns its `data`, or the failure.
+pub async fn graphql_data(
+    client: &Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let text = graphql_request(client, url, body.to_string()).await?;
+    let mut reply: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("reading the reply: {error}"))?;
     Ok(reply["data"].take())
+}
+
+/// Runs `query` (no variables) and returns its `data`.
+pub async fn query_data(client: &Client, url: &str, query: &str) -> Result<serde_json::Value> {
+    graphql_data(client, url, &serde_json::json!({ "query": query }))
+        .await
+        .map_err(|failure| anyhow::anyhow!("{query}: {failure}"))
 }
 
 /// The ids of the first `count` (at most 100) nodes of a root connection such as
@@ -460,7 +461,7 @@ pub async fn first_ids(
     count: u32,
 ) -> Result<Vec<String>> {
     let query = format!("{{ {connection}(first: {count}) {{ edges {{ node {{ id }} }} }} }}");
-    let data = graphql_data(client, url, &query).await?;
+    let data = query_data(client, url, &query).await?;
     let ids: Vec<String> = data[connection]["edges"]
         .as_array()
         .into_iter()
