@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::persisted::PersistedQueries;
 use crate::plugins::{PluginEngine, SlotTable};
 use crate::services::events::EventBus;
+use crate::services::experiments::exposures::ExposureLog;
 use crate::services::recommendations::CatalogCache;
 
 /// What every resolver and handler shares.
@@ -32,6 +33,7 @@ pub struct AppContext {
     pub keys: Arc<KeyRing>,
     pub rate_limits: RateLimits,
     pub persisted: Arc<PersistedQueries>,
+    pub exposures: ExposureLog,
 }
 
 /// The router's state: cheap to clone, every part shared.
@@ -63,6 +65,10 @@ impl AppState {
         let keys = Arc::new(KeyRing::new(&settings.limits));
         keys.watch(db.clone(), poll);
         let rate_limits = RateLimits::new(&settings.limits);
+        let exposures = ExposureLog::start(
+            db.clone(),
+            Duration::from_millis(settings.plugins.exposure_flush_ms),
+        );
         let context = Arc::new(AppContext {
             db,
             settings: Arc::new(settings),
@@ -73,6 +79,7 @@ impl AppState {
             keys,
             rate_limits,
             persisted: persisted.clone(),
+            exposures,
         });
         let mut schema = graphql::schema_builder(&context.settings).data(context.clone());
         if let Some(allow_list) = persisted.allow_list() {
@@ -116,14 +123,17 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and
+    /// writes what they left buffered (exposures).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        self.state.context.exposures.flush().await;
+        served
     }
 }
 

@@ -113,6 +113,9 @@ pub struct PluginSettings {
     pub catalog_refresh_secs: u64,
     /// Where compiled components are cached; `<data_dir>/plugin-cache` when unset.
     pub cache_dir: Option<PathBuf>,
+    /// How long experiment exposures may wait in memory before they are written
+    /// in one batch, in milliseconds; shutdown writes whatever is left.
+    pub exposure_flush_ms: u64,
 }
 
 impl Default for PluginSettings {
@@ -128,6 +131,7 @@ impl Default for PluginSettings {
             recommendation_context_slot: "tier".into(),
             catalog_refresh_secs: 300,
             cache_dir: None,
+            exposure_flush_ms: 200,
         }
     }
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub mod load;
+pub mod shop;
 
 /// Test plugins, built from `tests/guests/` by the build script.
 pub mod guests {
@@ -195,7 +196,12 @@ impl TestGateway {
 
     /// A second gateway on this one's database, as another replica would be.
     pub async fn replica(&self) -> Self {
-        Self::serve(self.backend, self.database_url.clone(), None, |_| {}).await
+        self.replica_with(|_| {}).await
+    }
+
+    /// A replica with adjusted settings.
+    pub async fn replica_with(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::serve(self.backend, self.database_url.clone(), None, adjust).await
     }
 
     async fn serve(

@@ -83,6 +83,36 @@ const MUTATIONS: &[(&str, &str, &[&str])] = &[
         &["strategist", "admin"],
     ),
     (
+        "shadowCompare",
+        r#"shadowCompare(slot: "none", candidate: "none@0") { customers }"#,
+        &["strategist", "admin"],
+    ),
+    (
+        "createExperiment",
+        r#"createExperiment(input: { key: "", slot: "none", variants: [] }) { key }"#,
+        &["strategist", "admin"],
+    ),
+    (
+        "updateExperiment",
+        r#"updateExperiment(key: "none", changes: {}) { key }"#,
+        &["strategist", "admin"],
+    ),
+    (
+        "startExperiment",
+        r#"startExperiment(key: "none") { key }"#,
+        &["strategist", "admin"],
+    ),
+    (
+        "stopExperiment",
+        r#"stopExperiment(key: "none") { key }"#,
+        &["strategist", "admin"],
+    ),
+    (
+        "concludeExperiment",
+        r#"concludeExperiment(key: "none", winner: "a") { experiment { key } }"#,
+        &["strategist", "admin"],
+    ),
+    (
         "createApiKey",
         r#"createApiKey(name: "", role: VIEWER) { key }"#,
         &["admin"],

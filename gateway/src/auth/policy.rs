@@ -66,7 +66,9 @@ fn mutation_permission(mutation: &str) -> Option<Permission> {
         "recordInteraction" | "submitFeedback" => Engage,
         "createProduct" | "updateProduct" | "placeOrder" | "updateOrderStatus"
         | "createCampaign" | "updateCampaign" => Commerce,
-        "publishPlugin" | "activatePlugin" | "rollbackSlot" | "runSegmentation" => Strategy,
+        "publishPlugin" | "activatePlugin" | "rollbackSlot" | "runSegmentation"
+        | "shadowCompare" | "createExperiment" | "updateExperiment" | "startExperiment"
+        | "stopExperiment" | "concludeExperiment" => Strategy,
         "eraseCustomer" | "createApiKey" | "revokeApiKey" => Admin,
         _ => return None,
     })

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod connection;
 pub mod customers;
 pub mod errors;
+pub mod experiments;
 pub mod feedback;
 pub mod filters;
 pub mod ids;
@@ -32,6 +33,7 @@ pub struct QueryRoot(
     feedback::FeedbackQuery,
     plugins::PluginQuery,
     segments::SegmentQuery,
+    experiments::ExperimentQuery,
     access::AccessQuery,
 );
 
@@ -44,6 +46,7 @@ pub struct MutationRoot(
     feedback::FeedbackMutation,
     plugins::PluginMutation,
     segments::SegmentMutation,
+    experiments::ExperimentMutation,
     access::AccessMutation,
 );
 

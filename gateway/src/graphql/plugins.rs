@@ -289,7 +289,7 @@ impl PluginMutation {
         .await
         .gql()?;
         if resegment {
-            resegment_in_background(ctx, &bound);
+            resegment_in_background(ctx, &bound.name, bound.kind);
         }
         Ok(Slot(bound))
     }
@@ -307,22 +307,22 @@ impl PluginMutation {
             .await
             .gql()?;
         if resegment {
-            resegment_in_background(ctx, &bound);
+            resegment_in_background(ctx, &bound.name, bound.kind);
         }
         Ok(Slot(bound))
     }
 }
 
-/// Starts a segmentation run after a segmenter slot changed, so stored segments
-/// follow the new version without anyone asking.
-fn resegment_in_background(ctx: &Context<'_>, bound: &slot::Model) {
-    if bound.kind != PluginKind::Segmenter {
+/// Starts a segmentation run after a segmenter slot changed (its version or its
+/// experiment), so stored segments follow without anyone asking.
+pub fn resegment_in_background(ctx: &Context<'_>, slot: &str, kind: PluginKind) {
+    if kind != PluginKind::Segmenter {
         return;
     }
     let app = ctx
         .data_unchecked::<std::sync::Arc<crate::app::AppContext>>()
         .clone();
-    let slot = bound.name.clone();
+    let slot = slot.to_owned();
     tokio::spawn(async move {
         if let Err(err) = segmentation::run(&app, &slot, &|_, _| {}).await {
             tracing::warn!(

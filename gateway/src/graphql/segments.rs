@@ -14,8 +14,10 @@ use crate::graphql::errors::GqlResultExt;
 use crate::graphql::loaders::loaders;
 use crate::graphql::pages::{PageArgs, list_connection};
 use crate::graphql::plugins::Plugin;
+use crate::plugins::slots::Binding;
 use crate::services::recommendations::Recommended;
 use crate::services::segmentation;
+use retain_schema::plugin::SegmentInfo;
 
 /// A customer's place in one slot's segmentation.
 #[derive(SimpleObject)]
@@ -44,21 +46,32 @@ impl CustomerSegment {
     }
 }
 
-/// The label the slot's active plugin gives `key`, or the key itself.
+/// The label the slot's plugins give `key` — the active version's, else an
+/// experiment variant's — or the key itself.
 fn segment_label(ctx: &Context<'_>, slot: &str, key: &str) -> String {
     app_context(ctx)
         .slots
         .binding(slot)
         .and_then(|b| {
-            b.active
-                .plugin
-                .info
-                .segments
-                .iter()
+            declared_segments(&b)
+                .into_iter()
                 .find(|s| s.key == key)
                 .map(|s| s.label.clone())
         })
         .unwrap_or_else(|| key.to_owned())
+}
+
+/// The segments a slot may hold: the active version's, then those only an
+/// experiment variant declares (its enrolled customers can be in them).
+fn declared_segments(binding: &Binding) -> Vec<&SegmentInfo> {
+    let mut segments: Vec<&SegmentInfo> = binding.active.plugin.info.segments.iter().collect();
+    let variants = binding.experiment.iter().flat_map(|e| &e.variants);
+    for segment in variants.flat_map(|v| &v.plugin.info.segments) {
+        if !segments.iter().any(|s| s.key == segment.key) {
+            segments.push(segment);
+        }
+    }
+    segments
 }
 
 /// A customer entering or leaving a segment.
@@ -207,12 +220,8 @@ async fn segments_of_slot(ctx: &Context<'_>, slot: &str) -> Result<Vec<Segment>>
         .ok_or_else(|| crate::error::ServiceError::not_found("slot", slot))
         .gql()?;
     let counts = segmentation::segment_counts(&app.db, slot).await.gql()?;
-    Ok(binding
-        .active
-        .plugin
-        .info
-        .segments
-        .iter()
+    Ok(declared_segments(&binding)
+        .into_iter()
         .map(|s| Segment {
             slot: slot.to_owned(),
             key: s.key.clone(),

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use retain_schema::{PluginKind, SlotAction, plugin, slot, slot_activation};
+use retain_schema::{
+    PluginKind, SlotAction, experiment, experiment_variant, plugin, slot, slot_activation,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
@@ -23,6 +25,7 @@ use crate::auth::Principal;
 use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::{Metrics, PluginCallLabels, PluginLabels, SlotLabels};
 use crate::services::audit;
+use crate::services::experiments::{self, live::LiveExperiment};
 use crate::services::recommendations::CatalogFacts;
 
 /// How far back a slot's history is searched for a version to fall back to.
@@ -54,6 +57,9 @@ pub struct Binding {
     /// quarantined.
     pub fallback: Option<Version>,
     pub active_quarantined: bool,
+    /// The experiment running on the slot, whose variants serve the customers
+    /// it enrols.
+    pub experiment: Option<Arc<LiveExperiment>>,
 }
 
 impl Binding {
@@ -106,6 +112,10 @@ impl SlotTable {
         &self.engine
     }
 
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// Polls the database for changes made through any replica until the table
     /// is dropped.
     pub fn watch(self: &Arc<Self>, every: Duration) {
@@ -133,7 +143,7 @@ impl SlotTable {
         self.bindings.load_full()
     }
 
-    /// Reloads the bindings whose activation or quarantine changed.
+    /// Reloads the bindings whose activation, quarantine or experiment changed.
     pub async fn refresh(&self) -> ServiceResult<()> {
         let _one_at_a_time = self.refreshing.lock().await;
         let rows = slot::Entity::find().all(&self.db).await?;
@@ -146,18 +156,26 @@ impl SlotTable {
             .await?
             .into_iter()
             .collect();
+        let running: HashMap<String, experiment::Model> = experiments::running(&self.db)
+            .await?
+            .into_iter()
+            .map(|e| (e.slot.clone(), e))
+            .collect();
         let current = self.bindings.load_full();
         let mut next = HashMap::with_capacity(rows.len());
         for row in rows {
             let active_quarantined = quarantined.contains(&row.plugin_id);
+            let experiment = running.get(&row.name);
+            let stamp = experiment.map(LiveExperiment::stamp_of);
             let binding = match current.get(&row.name) {
                 Some(b)
                     if b.activation_id == row.activation_id
-                        && b.active_quarantined == active_quarantined =>
+                        && b.active_quarantined == active_quarantined
+                        && b.experiment.as_ref().map(|e| e.stamp()) == stamp =>
                 {
                     b.clone()
                 }
-                _ => match self.bind(&row, &quarantined).await {
+                _ => match self.bind(&row, &quarantined, experiment).await {
                     Ok(binding) => Arc::new(binding),
                     Err(err) => {
                         tracing::error!(slot = %row.name, error = %err, "cannot load the slot's plugin; keeping the previous binding");
@@ -184,11 +202,20 @@ impl SlotTable {
         Ok(())
     }
 
-    async fn bind(&self, row: &slot::Model, quarantined: &HashSet<i64>) -> ServiceResult<Binding> {
+    async fn bind(
+        &self,
+        row: &slot::Model,
+        quarantined: &HashSet<i64>,
+        experiment: Option<&experiment::Model>,
+    ) -> ServiceResult<Binding> {
         let active = Version {
             plugin_id: row.plugin_id,
             plugin: self.compiled(row.plugin_id).await?,
             config: row.config.to_string(),
+        };
+        let experiment = match experiment {
+            Some(experiment) => Some(Arc::new(self.live_experiment(experiment).await?)),
+            None => None,
         };
         Ok(Binding {
             slot: row.name.clone(),
@@ -197,7 +224,27 @@ impl SlotTable {
             active,
             fallback: self.fallback(row, quarantined).await?,
             active_quarantined: quarantined.contains(&row.plugin_id),
+            experiment,
         })
+    }
+
+    /// A running experiment with its variants compiled.
+    async fn live_experiment(&self, row: &experiment::Model) -> ServiceResult<LiveExperiment> {
+        let variants = experiment_variant::Entity::find()
+            .filter(experiment_variant::Column::ExperimentId.eq(row.id))
+            .order_by_asc(experiment_variant::Column::Position)
+            .all(&self.db)
+            .await?;
+        let mut versions = Vec::with_capacity(variants.len());
+        for variant in &variants {
+            versions.push(Version {
+                plugin_id: variant.plugin_id,
+                plugin: self.compiled(variant.plugin_id).await?,
+                config: variant.config.to_string(),
+            });
+        }
+        let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
+        Ok(LiveExperiment::new(row, &weights, versions))
     }
 
     /// The newest earlier activation of another version that is not
@@ -530,7 +577,7 @@ async fn bind(
 
 /// Runs the smoke call with the slot's config, so a config the plugin rejects
 /// is refused at activation.
-async fn try_config(version: &Version) -> ServiceResult<()> {
+pub async fn try_config(version: &Version) -> ServiceResult<()> {
     let plugin = version.plugin.clone();
     let config = version.config.clone();
     let outcome = tokio::task::spawn_blocking(move || plugin.smoke_call(&config)).await;

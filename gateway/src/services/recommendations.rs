@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
-use retain_schema::{PluginKind, product};
+use retain_schema::{PluginKind, customer, product};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Value};
 
 use crate::app::AppContext;
 use crate::database::statement;
 use crate::error::{ServiceError, ServiceResult};
 use crate::plugins::v1::types::{self, Product, WeightedProduct};
+use crate::services::experiments::live::{self, Subject};
 use crate::services::profile::purchased_sql_list;
 use crate::services::{customers, profile, segmentation};
 
@@ -351,11 +352,22 @@ pub async fn recommend(
             format!("{slot} holds segmenters, not recommenders"),
         ));
     }
-    let context = customer_context(ctx, customer_id).await?;
+    let (customer, context) = customer_context(ctx, customer_id).await?;
     let facts = ctx.catalog.facts(ctx).await?;
-    let versions = binding
-        .serving()
+    let subject = [Subject {
+        id: customer.id,
+        external_id: &customer.external_id,
+    }];
+    let enrolment = live::enrolments(&ctx.db, &binding, &subject).await?[0];
+    if let (Some(enrolment), Some(live)) = (enrolment, &binding.experiment) {
+        ctx.exposures
+            .log([live.exposure(enrolment, customer_id, Utc::now())]);
+    }
+    // The customer's variant first; if it fails, what everyone else gets.
+    let versions = enrolment
+        .and_then(|e| live::version_for(&binding, Some(e)))
         .into_iter()
+        .chain(binding.serving())
         .chain(binding.fallback.as_ref());
     for version in versions {
         match ctx
@@ -385,10 +397,10 @@ pub async fn recommend(
 async fn customer_context(
     ctx: &AppContext,
     customer_id: i64,
-) -> ServiceResult<types::CustomerContext> {
+) -> ServiceResult<(customer::Model, types::CustomerContext)> {
     let db = &ctx.db;
     let now = Utc::now();
-    customers::find(db, customer_id).await?;
+    let customer = customers::find(db, customer_id).await?;
     let tags = customers::tags_of(db, &[customer_id])
         .await?
         .remove(&customer_id)
@@ -418,7 +430,7 @@ async fn customer_context(
     ))
     .all(db)
     .await?;
-    Ok(types::CustomerContext {
+    let context = types::CustomerContext {
         customer: customer_id,
         segment,
         tags,
@@ -432,7 +444,8 @@ async fn customer_context(
                 days_ago: (now - p.placed_at).num_days().max(0) as u32,
             })
             .collect(),
-    })
+    };
+    Ok((customer, context))
 }
 
 #[derive(Debug, FromQueryResult)]

@@ -3,7 +3,7 @@
 //! becomes visible at once. Orders and interactions reclassify their customer in
 //! real time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -19,9 +19,13 @@ use sea_orm::{
 use crate::app::AppContext;
 use crate::database::statement;
 use crate::error::{ServiceError, ServiceResult};
-use crate::plugins::batch::{BatchBuilder, ProfileFeatures};
+use crate::plugins::batch::ProfileFeatures;
 use crate::plugins::loader::Classification;
 use crate::plugins::slots::{Binding, Version};
+use crate::plugins::v1::types::ProfileBatch;
+use crate::services::experiments;
+use crate::services::experiments::exposures::{self, Exposure};
+use crate::services::experiments::live::{self, LiveExperiment, Subject};
 use crate::services::{customers, profile};
 
 /// Memberships written per INSERT: four values each stays far below both
@@ -140,7 +144,48 @@ pub async fn features_of(
         .collect())
 }
 
-fn segmenter_binding(ctx: &AppContext, slot_name: &str) -> ServiceResult<Arc<Binding>> {
+/// Every customer not erased, read `size` at a time in id order: what a run
+/// (or a shadow comparison) holds in memory at once.
+pub struct CustomerBatches<'d> {
+    db: &'d DatabaseConnection,
+    size: u64,
+    after: i64,
+}
+
+impl<'d> CustomerBatches<'d> {
+    pub fn new(db: &'d DatabaseConnection, size: usize) -> Self {
+        Self {
+            db,
+            size: size.max(1) as u64,
+            after: 0,
+        }
+    }
+
+    /// How many customers the batches will hold (as of now).
+    pub async fn total(&self) -> ServiceResult<u64> {
+        Ok(customer::Entity::find()
+            .filter(customer::Column::ErasedAt.is_null())
+            .count(self.db)
+            .await?)
+    }
+
+    /// The next batch, or `None` after the last.
+    pub async fn next(&mut self) -> ServiceResult<Option<Vec<customer::Model>>> {
+        let customers = customer::Entity::find()
+            .filter(customer::Column::ErasedAt.is_null())
+            .filter(customer::Column::Id.gt(self.after))
+            .order_by_asc(customer::Column::Id)
+            .limit(self.size)
+            .all(self.db)
+            .await?;
+        Ok(customers.last().map(|last| last.id).map(|last| {
+            self.after = last;
+            customers
+        }))
+    }
+}
+
+pub fn segmenter_binding(ctx: &AppContext, slot_name: &str) -> ServiceResult<Arc<Binding>> {
     let binding = ctx
         .slots
         .binding(slot_name)
@@ -172,11 +217,8 @@ pub async fn run(
         )
     })?;
     let now = Utc::now();
-    let active = customer::Column::ErasedAt.is_null();
-    let total = customer::Entity::find()
-        .filter(active.clone())
-        .count(db)
-        .await?;
+    let mut batches = CustomerBatches::new(db, ctx.settings.plugins.batch_size);
+    let total = batches.total().await?;
     let run = segment_run::ActiveModel {
         slot: Set(slot_name.into()),
         plugin_id: Set(version.plugin_id),
@@ -189,58 +231,88 @@ pub async fn run(
     .insert(db)
     .await?;
 
-    let batch_size = ctx.settings.plugins.batch_size.max(1) as u64;
-    let mut after = 0_i64;
     let mut done = 0_u64;
     progress(0, total);
-    loop {
-        let customers = customer::Entity::find()
-            .filter(active.clone())
-            .filter(customer::Column::Id.gt(after))
-            .order_by_asc(customer::Column::Id)
-            .limit(batch_size)
-            .all(db)
-            .await?;
-        let Some(last) = customers.last() else { break };
-        after = last.id;
-        let outcome = classify_batch(ctx, version, &customers, now).await;
-        let memberships = match outcome {
-            Ok(memberships) => memberships,
+    while let Some(customers) = batches.next().await? {
+        let outcome = classify_batch(ctx, &binding, version, &customers, now).await;
+        let (memberships, exposures) = match outcome {
+            Ok(classified) => classified,
             Err(err) => {
                 fail(db, run.id, &err.to_string()).await?;
                 return Err(err);
             }
         };
-        insert_memberships(db, run.id, &memberships).await?;
+        insert_memberships(db, run.id, &memberships, &exposures).await?;
         done += customers.len() as u64;
         progress(done, total);
     }
-    publish_run(ctx, run.id, slot_name, binding.activation_id, done, now).await
+    publish_run(ctx, run.id, &binding, done, now).await
 }
 
-/// Classifies customers with one version, strictly: a failure fails the batch.
+/// Classifies customers, each with the version that serves them — their
+/// experiment variant if the slot runs an experiment that enrols them, else
+/// `version` — strictly: a failure fails the batch. Returns the memberships in
+/// customer order and the exposures of the enrolled.
 async fn classify_batch(
     ctx: &AppContext,
+    binding: &Binding,
     version: &Version,
     customers: &[customer::Model],
     now: DateTime<Utc>,
-) -> ServiceResult<Vec<(i64, String, f64)>> {
+) -> ServiceResult<(Vec<(i64, String, f64)>, Vec<Exposure>)> {
     let features = features_of(&ctx.db, customers, now).await?;
-    let mut builder = BatchBuilder::with_capacity(features.len());
-    features.iter().for_each(|f| builder.push(f));
-    let classification = ctx
-        .slots
-        .classify(version, Arc::new(builder.finish()))
-        .await
-        .map_err(|error| ServiceError::Plugin {
-            plugin: format!("{} {}", version.plugin.name, version.plugin.version),
-            reason: error.to_string(),
-        })?;
-    Ok(memberships(
-        version,
-        customers.iter().map(|c| c.id),
-        &classification,
-    ))
+    let subjects: Vec<Subject<'_>> = customers
+        .iter()
+        .map(|c| Subject {
+            id: c.id,
+            external_id: &c.external_id,
+        })
+        .collect();
+    let enrolments = live::enrolments(&ctx.db, binding, &subjects).await?;
+    let mut exposures = Vec::new();
+    // Customers by the variant serving them (`None`: the slot's version).
+    let mut groups: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+    for (index, enrolment) in enrolments.iter().enumerate() {
+        if let (Some(enrolment), Some(live)) = (enrolment, &binding.experiment) {
+            exposures.push(live.exposure(*enrolment, customers[index].id, now));
+        }
+        groups
+            .entry(enrolment.map(|e| e.variant))
+            .or_default()
+            .push(index);
+    }
+    let mut assigned: Vec<Option<(String, f64)>> = vec![None; customers.len()];
+    for (variant, indexes) in groups {
+        let version = match variant {
+            Some(_) => live::version_for(binding, enrolments[indexes[0]]).unwrap_or(version),
+            None => version,
+        };
+        let batch: ProfileBatch = indexes.iter().map(|i| features[*i].clone()).collect();
+        let classification =
+            ctx.slots
+                .classify(version, Arc::new(batch))
+                .await
+                .map_err(|error| ServiceError::Plugin {
+                    plugin: format!("{} {}", version.plugin.name, version.plugin.version),
+                    reason: error.to_string(),
+                })?;
+        let segments = &version.plugin.info.segments;
+        for ((index, segment), score) in indexes
+            .iter()
+            .zip(&classification.segments)
+            .zip(&classification.scores)
+        {
+            assigned[*index] = Some((segments[usize::from(*segment)].key.clone(), widen(*score)));
+        }
+    }
+    let memberships = customers
+        .iter()
+        .zip(assigned)
+        .filter_map(|(customer, assigned)| {
+            assigned.map(|(segment, score)| (customer.id, segment, score))
+        })
+        .collect();
+    Ok((memberships, exposures))
 }
 
 fn memberships(
@@ -268,12 +340,17 @@ fn widen(score: f32) -> f64 {
     score.to_string().parse().unwrap_or(f64::from(score))
 }
 
+/// Writes a batch's memberships and the exposures of its enrolled customers
+/// together, so an exposure is never logged for a customer whose variant was not
+/// written.
 async fn insert_memberships(
     db: &DatabaseConnection,
     run_id: i64,
     memberships: &[(i64, String, f64)],
+    exposures: &[Exposure],
 ) -> ServiceResult<()> {
     let txn = db.begin().await?;
+    exposures::insert(&txn, exposures).await?;
     for chunk in memberships.chunks(INSERT_CHUNK) {
         segment_membership::Entity::insert_many(chunk.iter().map(|(customer, segment, score)| {
             segment_membership::ActiveModel {
@@ -310,23 +387,34 @@ async fn fail(db: &impl ConnectionTrait, run_id: i64, error: &str) -> ServiceRes
 async fn publish_run(
     ctx: &AppContext,
     run_id: i64,
-    slot_name: &str,
-    activation_id: i64,
+    binding: &Binding,
     customers: u64,
     now: DateTime<Utc>,
 ) -> ServiceResult<segment_run::Model> {
     let db = &ctx.db;
+    let slot_name = binding.slot.as_str();
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     let slot_row = slot::Entity::find_by_id(slot_name)
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("slot", slot_name))?;
-    if slot_row.activation_id != activation_id {
-        // A run of the version that was replaced must not overwrite the segments
-        // of the one that replaced it.
+    // A run of a version (or an experiment) that was replaced must not
+    // overwrite the segments of what replaced it.
+    let experiment_now = experiments::running(&txn)
+        .await?
+        .into_iter()
+        .find(|e| e.slot == slot_name)
+        .map(|e| LiveExperiment::stamp_of(&e));
+    let stale = if slot_row.activation_id != binding.activation_id {
+        Some("the slot was re-bound while the run was going on")
+    } else if experiment_now != binding.experiment.as_ref().map(|e| e.stamp()) {
+        Some("the slot's experiment changed while the run was going on")
+    } else {
+        None
+    };
+    if let Some(reason) = stale {
         drop(txn);
-        let reason = "the slot was re-bound while the run was going on";
         fail(db, run_id, reason).await?;
         return Err(ServiceError::conflict("slot", reason));
     }
@@ -411,17 +499,23 @@ pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()>
         return Ok(());
     }
     let customer = customers::find(db, customer_id).await?;
-    let customers = [customer];
+    let subject = [Subject {
+        id: customer.id,
+        external_id: &customer.external_id,
+    }];
     let now = Utc::now();
-    let features = features_of(db, &customers, now).await?;
-    let batch = Arc::new(features.into_iter().collect());
+    let features = features_of(db, std::slice::from_ref(&customer), now).await?;
+    let batch: Arc<ProfileBatch> = Arc::new(features.into_iter().collect());
     for binding in segmenters {
         let Some(run) = current_run(db, &binding.slot).await? else {
             continue;
         };
-        let versions = binding
-            .serving()
+        let enrolment = live::enrolments(db, binding, &subject).await?[0];
+        // The customer's variant first; if it fails, what everyone else gets.
+        let versions = enrolment
+            .and_then(|e| live::version_for(binding, Some(e)))
             .into_iter()
+            .chain(binding.serving())
             .chain(binding.fallback.as_ref());
         let mut assigned = None;
         for version in versions {
@@ -433,6 +527,11 @@ pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()>
                 }
                 Err(err) => tracing::warn!(slot = %binding.slot, "segmenter failed: {err}"),
             }
+        }
+        if let (Some(enrolment), Some(live), Some(_)) = (enrolment, &binding.experiment, &assigned)
+        {
+            ctx.exposures
+                .log([live.exposure(enrolment, customer_id, now)]);
         }
         let Some((_, segment, score)) = assigned else {
             continue;

@@ -348,3 +348,61 @@ pub enum Role {
     /// Everything, including API keys, the audit log and erasure.
     Admin,
 }
+
+/// Where an experiment is in its lifecycle: draft → running → stopped →
+/// concluded (running may also conclude directly).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentStatus {
+    Draft,
+    Running,
+    Stopped,
+    Concluded,
+}
+
+/// What an experiment is judged by, per exposed customer within the conversion
+/// window.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentMetric {
+    /// Any paid order in the window.
+    Conversion,
+    /// A paid order in the window that is at least the customer's second ever.
+    Repurchase,
+    /// Paid revenue in the window, per exposed customer.
+    Revenue,
+}

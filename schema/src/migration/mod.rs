@@ -13,6 +13,7 @@ mod m20261123_000008_create_segments;
 mod m20261123_000009_create_order_profile_index;
 mod m20261123_000010_create_access;
 mod m20261123_000011_add_order_idempotency_key;
+mod m20261201_000012_create_experiments;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_order_profile_index::Migration),
             Box::new(m20261123_000010_create_access::Migration),
             Box::new(m20261123_000011_add_order_idempotency_key::Migration),
+            Box::new(m20261201_000012_create_experiments::Migration),
         ]
     }
 }

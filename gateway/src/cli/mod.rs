@@ -1,5 +1,7 @@
 //! The `retain` command line: serve, migrate, seed, import, demo, plugin, segment,
-//! schema.
+//! experiment, keys, schema.
+
+mod experiment;
 
 use std::path::PathBuf;
 
@@ -81,6 +83,11 @@ pub enum Command {
         #[command(subcommand)]
         action: SegmentCommand,
     },
+    /// A/B experiments between plugin versions on a slot.
+    Experiment {
+        #[command(subcommand)]
+        action: experiment::ExperimentCommand,
+    },
     /// Create, list and revoke API keys.
     Keys {
         #[command(subcommand)]
@@ -138,6 +145,18 @@ pub enum PluginCommand {
     },
     /// Restore the version that was active before the current one.
     Rollback { slot: String },
+    /// Classify every customer with the slot's active version and with a
+    /// candidate, and print how often they agree and where customers would move.
+    /// Nothing is served or stored.
+    Shadow {
+        #[arg(long)]
+        slot: String,
+        /// The candidate version: `name@version`, id or SHA-256 prefix.
+        #[arg(long)]
+        candidate: String,
+        #[arg(long)]
+        config: Option<String>,
+    },
     /// Run a segmenter locally over profiles from a CSV file and print the
     /// segment distribution and timing. Touches no database.
     Run {
@@ -330,6 +349,11 @@ async fn plugin_command(settings: Settings, action: PluginCommand) -> anyhow::Re
             }
         }
         PluginCommand::InstallBundled => install_bundled(&state).await?,
+        PluginCommand::Shadow {
+            slot,
+            candidate,
+            config,
+        } => experiment::shadow(&state, &slot, &candidate, config).await?,
         PluginCommand::Run { .. } => unreachable!("handled above"),
     }
     Ok(())
@@ -556,6 +580,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             Ok(())
+        }
+        Command::Experiment { action } => {
+            let state = AppState::new(settings(cli.database, None)?).await?;
+            experiment::run(&state, action).await
         }
         Command::Keys { action } => {
             let settings = settings(cli.database, None)?;
