@@ -9,6 +9,7 @@ use axum::Router;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use crate::auth::jwt::JwtVerifier;
 use crate::auth::key_ring::KeyRing;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Settings;
@@ -34,6 +35,8 @@ pub struct AppContext {
     pub rate_limits: RateLimits,
     pub persisted: Arc<PersistedQueries>,
     pub exposures: ExposureLog,
+    /// Identity-provider tokens, when configured.
+    pub jwt: Option<JwtVerifier>,
 }
 
 /// The router's state: cheap to clone, every part shared.
@@ -49,6 +52,7 @@ impl AppState {
         // A broken manifest is a deploy mistake: refuse to start rather than serve
         // without the allow-list.
         let persisted = Arc::new(PersistedQueries::load(&settings.persisted_queries)?);
+        let jwt = JwtVerifier::from_settings(&settings.jwt)?;
         let metrics = Arc::new(Metrics::default());
         let db = database::connect(&settings, Some(metrics.clone())).await?;
         database::migrate(&db).await?;
@@ -80,6 +84,7 @@ impl AppState {
             rate_limits,
             persisted: persisted.clone(),
             exposures,
+            jwt,
         });
         let mut schema = graphql::schema_builder(&context.settings).data(context.clone());
         if let Some(allow_list) = persisted.allow_list() {

@@ -37,6 +37,60 @@ pub struct Settings {
     pub limits: Limits,
     pub plugins: PluginSettings,
     pub persisted_queries: PersistedQuerySettings,
+    pub jwt: JwtSettings,
+}
+
+/// A secret setting: readable by the code that needs it, shown as `***` in
+/// every `Debug` output, so settings can be logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// JWTs from the shop's identity provider, accepted besides API keys (see the
+/// `auth::jwt` module). Off unless a key is configured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JwtSettings {
+    /// Shared secret for HS256 tokens, at least 32 bytes.
+    pub hs256_secret: Option<Secret>,
+    /// PEM file with the provider's RSA public key, for RS256 tokens.
+    pub rs256_public_key: Option<PathBuf>,
+    /// The `iss` every token must carry; required with a key.
+    pub issuer: Option<String>,
+    /// The `aud` every token must carry; required with a key.
+    pub audience: Option<String>,
+    /// The claim that names the caller's role (`viewer` … `admin`).
+    pub role_claim: String,
+    /// Clock difference tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_secs: u64,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        Self {
+            hs256_secret: None,
+            rs256_public_key: None,
+            issuer: None,
+            audience: None,
+            role_claim: "retain_role".into(),
+            leeway_secs: 30,
+        }
+    }
 }
 
 /// Operations registered ahead of time (see the `persisted` module).
@@ -158,6 +212,7 @@ impl Default for Settings {
             limits: Limits::default(),
             plugins: PluginSettings::default(),
             persisted_queries: PersistedQuerySettings::default(),
+            jwt: JwtSettings::default(),
         }
     }
 }

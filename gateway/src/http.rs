@@ -39,6 +39,7 @@ use crate::database;
 use crate::graphql::loaders::Loaders;
 use crate::metrics::{ErrorLabels, OperationLabels};
 use crate::persisted::{PersistedQueries, Refused};
+use crate::services::api_keys;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -137,9 +138,14 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The caller an API key (`rk_…`) or, when configured, an identity-provider
+/// token names.
 async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AuthError> {
     let context = &state.context;
-    context.keys.authenticate(&context.db, token).await
+    match &context.jwt {
+        Some(jwt) if !token.starts_with(api_keys::SCHEME) => Ok(jwt.verify(token)?),
+        _ => context.keys.authenticate(&context.db, token).await,
+    }
 }
 
 /// The authenticated caller of a request within its rate limit, or the refusal to

@@ -139,6 +139,106 @@ async fn keys_by_role(gw: &TestGateway) -> Vec<(&'static str, String)> {
     keys
 }
 
+const JWT_SECRET: &str = "the identity provider's shared secret, 32+ bytes";
+
+/// A token from the test identity provider: HS256 with the shared secret, or
+/// RS256 with the test key pair in `tests/fixtures`.
+fn jwt(algorithm: jsonwebtoken::Algorithm, subject: &str, role: &str, expires_in: i64) -> String {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let claims = json!({
+        "sub": subject, "iss": "https://id.shop.example", "aud": "retain",
+        "exp": chrono::Utc::now().timestamp() + expires_in, "retain_role": role,
+    });
+    let key = match algorithm {
+        jsonwebtoken::Algorithm::RS256 => {
+            EncodingKey::from_rsa_pem(include_bytes!("../fixtures/jwt-test-rsa-private.pem"))
+                .expect("the test key")
+        }
+        _ => EncodingKey::from_secret(JWT_SECRET.as_bytes()).expect("the shared secret"),
+    };
+    encode(&Header::new(algorithm), &claims, &key).expect("a token")
+}
+
+async fn identity_provider_tokens_carry_a_role(backend: Backend) {
+    use jsonwebtoken::Algorithm::{HS256, RS256};
+    let gw = TestGateway::start_with(backend, |s| {
+        s.jwt.hs256_secret = Some(retain_gateway::config::Secret::new(JWT_SECRET));
+        s.jwt.rs256_public_key = Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/jwt-test-rsa-public.pem"),
+        );
+        s.jwt.issuer = Some("https://id.shop.example".into());
+        s.jwt.audience = Some("retain".into());
+    })
+    .await;
+    let viewer = jwt(HS256, "ana", "viewer", 600);
+    let reply = gw
+        .post_as(
+            Some(&viewer),
+            "{ customers(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{:#}", reply.body);
+    let reply = gw
+        .post_as(
+            Some(&viewer),
+            r#"mutation { createCustomer(input: { externalId: "x", name: "X" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&reply), "FORBIDDEN");
+
+    // An admin signed in at the provider: RS256, and named in the audit log.
+    let admin = jwt(RS256, "bo", "admin", 600);
+    let reply = gw
+        .post_as(
+            Some(&admin),
+            r#"mutation { createApiKey(name: "from-sso", role: VIEWER) { key } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{:#}", reply.body);
+    let audit = gw
+        .query(
+            "{ auditLog(first: 1) { edges { node { actor action } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        audit["auditLog"]["edges"][0]["node"],
+        json!({ "actor": "jwt:bo", "action": "key.create" })
+    );
+
+    let refused = [
+        (
+            jwt(HS256, "ana", "viewer", -3600),
+            "the token is refused: it has expired",
+        ),
+        (
+            jwt(HS256, "ana", "owner", 600),
+            "the token is refused: retain_role is \"owner\", not one of viewer, agent, operator, strategist, admin",
+        ),
+    ];
+    for (token, message) in refused {
+        let reply = gw
+            .post_as(
+                Some(&token),
+                "{ customers(first: 1) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 401, "{:#}", reply.body);
+        assert_eq!(code(&reply), "UNAUTHENTICATED");
+        assert_eq!(reply.body["errors"][0]["message"], message);
+    }
+    // API keys keep working next to tokens.
+    let reply = gw
+        .post("{ customers(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert!(reply.body.get("errors").is_none(), "{:#}", reply.body);
+}
+
 async fn requests_without_a_valid_key_are_refused(backend: Backend) {
     let gw = TestGateway::start(backend).await;
     for key in [
@@ -562,6 +662,7 @@ async fn request_limits_refuse_with_a_code(backend: Backend) {
 }
 
 on_both_backends!(
+    identity_provider_tokens_carry_a_role,
     requests_without_a_valid_key_are_refused,
     every_role_meets_the_permission_table,
     personal_data_is_masked_for_roles_without_it,

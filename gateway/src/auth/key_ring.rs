@@ -29,6 +29,9 @@ pub enum AuthError {
     Missing,
     #[error("the API key is unknown or revoked")]
     Invalid,
+    /// An identity-provider token that failed a check.
+    #[error(transparent)]
+    Token(#[from] crate::auth::jwt::TokenRefused),
     #[error("the database is unavailable, try again shortly")]
     Unavailable(#[source] ServiceError),
     /// Too many unknown keys are being tried at once; wait this long.

@@ -1,6 +1,8 @@
-//! Who is calling and what they may do: API keys, roles and their permissions, the
-//! field policy every GraphQL request runs under, and per-caller rate limits.
+//! Who is calling and what they may do: API keys and identity-provider tokens,
+//! roles and their permissions, the field policy every GraphQL request runs under,
+//! and per-caller rate limits.
 
+pub mod jwt;
 pub mod key_ring;
 pub mod policy;
 pub mod rate_limit;

@@ -18,7 +18,8 @@ use crate::auth::Principal;
 use crate::error::{ServiceError, ServiceResult};
 use crate::services::{audit, validate};
 
-const SCHEME: &str = "rk_";
+/// How every key starts, which tells keys from identity-provider tokens.
+pub const SCHEME: &str = "rk_";
 
 /// A key just created: the stored row, and the key itself, which is never
 /// available again.

@@ -142,7 +142,7 @@ pub async fn enrolments(
 
 /// The version that serves a customer with `enrolment` in `binding`: their
 /// variant's, or the slot's serving version for everyone not enrolled.
-pub fn version_for<'b>(binding: &'b Binding, enrolment: Option<Enrolment>) -> Option<&'b Version> {
+pub fn version_for(binding: &Binding, enrolment: Option<Enrolment>) -> Option<&Version> {
     match (enrolment, &binding.experiment) {
         (Some(enrolment), Some(live)) => live.variants.get(enrolment.variant),
         _ => binding.serving(),
