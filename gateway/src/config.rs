@@ -38,6 +38,28 @@ pub struct Settings {
     pub plugins: PluginSettings,
     pub persisted_queries: PersistedQuerySettings,
     pub jwt: JwtSettings,
+    pub feedback: FeedbackSettings,
+}
+
+/// The complaint workflow's targets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeedbackSettings {
+    /// Minutes within which a complaint must be acknowledged (its first
+    /// response); later ones are listed as overdue. Fixed per complaint when it
+    /// arrives.
+    pub first_response_minutes: u32,
+    /// A complaint within this many days of the same customer's previous one is
+    /// flagged as a repeat.
+    pub repeat_window_days: u32,
+}
+
+impl Default for FeedbackSettings {
+    fn default() -> Self {
+        Self {
+            first_response_minutes: 60,
+            repeat_window_days: 90,
+        }
+    }
 }
 
 /// A secret setting: readable by the code that needs it, shown as `***` in
@@ -213,6 +235,7 @@ impl Default for Settings {
             plugins: PluginSettings::default(),
             persisted_queries: PersistedQuerySettings::default(),
             jwt: JwtSettings::default(),
+            feedback: FeedbackSettings::default(),
         }
     }
 }

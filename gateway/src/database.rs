@@ -118,6 +118,26 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// `column`'s calendar month in UTC as `YYYY-MM`, for grouping in raw
+/// statements: timestamps are RFC 3339 text on SQLite and `timestamptz` on
+/// PostgreSQL.
+pub fn month_of(backend: sea_orm::DbBackend, column: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')"),
+        _ => format!("substr({column}, 1, 7)"),
+    }
+}
+
+/// `column`'s calendar day in UTC as `YYYY-MM-DD` (see [`month_of`]).
+pub fn day_of(backend: sea_orm::DbBackend, column: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+        }
+        _ => format!("substr({column}, 1, 10)"),
+    }
+}
+
 /// A raw statement written with `?` placeholders, numbered `$1, $2, …` for
 /// PostgreSQL. For the few grouped queries sea-query cannot express portably.
 pub fn statement(

@@ -31,6 +31,8 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use crate::config::FeedbackSettings;
+
 /// What to generate.
 pub struct SeedOptions {
     pub customers: u64,
@@ -801,12 +803,13 @@ impl Generator {
                 .map(|o| o.total_minor)
                 .sum();
             let count = if rng.random_bool(0.1) { 2 } else { 1 };
-            let feedback: Vec<_> = (0..count)
+            let mut feedback: Vec<_> = (0..count)
                 .map(|_| {
                     let order = &orders[rng.random_range(0..orders.len())];
                     self.feedback(rng, id, order, spent, &mut ids.feedback)
                 })
                 .collect();
+            link_repeat_complaints(&mut feedback);
             out.feedback.extend(feedback);
         }
     }
@@ -976,13 +979,7 @@ impl Generator {
         next_id: &mut i64,
     ) -> feedback::Model {
         let category = pick(rng, &FEEDBACK_CATEGORIES);
-        let complaint = matches!(
-            category,
-            FeedbackCategory::Quality
-                | FeedbackCategory::Delivery
-                | FeedbackCategory::Payment
-                | FeedbackCategory::Service
-        );
+        let complaint = category.is_complaint();
         let about_order = match category {
             FeedbackCategory::Service | FeedbackCategory::Suggestion => rng.random_bool(0.3),
             _ => rng.random_bool(0.9),
@@ -1048,7 +1045,30 @@ impl Generator {
             } else {
                 steps[reached - 1]
             }),
+            response_due_at: complaint.then(|| {
+                at(
+                    created
+                        + i64::from(FeedbackSettings::default().first_response_minutes) * MINUTE,
+                )
+            }),
+            repeat_of: None,
         }
+    }
+}
+
+/// Links each complaint to the same customer's previous one when it came
+/// within the default repeat window, as submitting them one by one would.
+fn link_repeat_complaints(feedback: &mut [feedback::Model]) {
+    feedback.sort_by_key(|f| (f.created_at, f.id));
+    let mut previous: Option<(i64, DateTime<Utc>)> = None;
+    for item in feedback.iter_mut().filter(|f| f.is_complaint()) {
+        if let Some((id, at)) = previous
+            && item.created_at - at
+                <= chrono::Duration::days(FeedbackSettings::default().repeat_window_days.into())
+        {
+            item.repeat_of = Some(id);
+        }
+        previous = Some((item.id, item.created_at));
     }
 }
 

@@ -38,6 +38,16 @@ const MUTATIONS: &[(&str, &str, &[&str])] = &[
         &["agent", "operator", "admin"],
     ),
     (
+        "updateFeedbackStatus",
+        r#"updateFeedbackStatus(id: "x", status: CLOSED) { id }"#,
+        &["agent", "operator", "admin"],
+    ),
+    (
+        "fitLifetimeValueModel",
+        r#"fitLifetimeValueModel(slot: "none") { customers }"#,
+        &["strategist", "admin"],
+    ),
+    (
         "createProduct",
         r#"createProduct(input: { sku: "", name: "", category: "", priceMinor: -1 }) { id }"#,
         &["operator", "admin"],

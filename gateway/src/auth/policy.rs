@@ -63,12 +63,20 @@ fn mutation_permission(mutation: &str) -> Option<Permission> {
     use Permission::*;
     Some(match mutation {
         "createCustomer" | "updateCustomer" => WriteCustomers,
-        "recordInteraction" | "submitFeedback" => Engage,
+        "recordInteraction" | "submitFeedback" | "updateFeedbackStatus" => Engage,
         "createProduct" | "updateProduct" | "placeOrder" | "updateOrderStatus"
         | "createCampaign" | "updateCampaign" => Commerce,
-        "publishPlugin" | "activatePlugin" | "rollbackSlot" | "runSegmentation"
-        | "shadowCompare" | "createExperiment" | "updateExperiment" | "startExperiment"
-        | "stopExperiment" | "concludeExperiment" => Strategy,
+        "publishPlugin"
+        | "activatePlugin"
+        | "rollbackSlot"
+        | "runSegmentation"
+        | "shadowCompare"
+        | "createExperiment"
+        | "updateExperiment"
+        | "startExperiment"
+        | "stopExperiment"
+        | "concludeExperiment"
+        | "fitLifetimeValueModel" => Strategy,
         "eraseCustomer" | "createApiKey" | "revokeApiKey" => Admin,
         _ => return None,
     })

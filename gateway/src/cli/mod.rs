@@ -1,7 +1,8 @@
 //! The `retain` command line: serve, migrate, seed, import, demo, plugin, segment,
-//! experiment, keys, schema.
+//! experiment, report, keys, schema.
 
 mod experiment;
+mod report;
 
 use std::path::PathBuf;
 
@@ -87,6 +88,11 @@ pub enum Command {
     Experiment {
         #[command(subcommand)]
         action: experiment::ExperimentCommand,
+    },
+    /// Retention analytics as tables: KPIs, cohorts, segments over time, CLV.
+    Report {
+        #[command(subcommand)]
+        action: report::ReportCommand,
     },
     /// Create, list and revoke API keys.
     Keys {
@@ -584,6 +590,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment { action } => {
             let state = AppState::new(settings(cli.database, None)?).await?;
             experiment::run(&state, action).await
+        }
+        Command::Report { action } => {
+            let settings = settings(cli.database, None)?;
+            let db = database::connect(&settings, None).await?;
+            database::migrate(&db).await?;
+            report::run(&db, action).await
         }
         Command::Keys { action } => {
             let settings = settings(cli.database, None)?;

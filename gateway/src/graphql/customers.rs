@@ -215,6 +215,16 @@ impl Customer {
             .gql()?;
         Ok(found.into_iter().map(Recommendation).collect())
     }
+    /// The customer's lifetime value under the latest fit
+    /// (`fitLifetimeValueModel`); null before the first fit. One statement per
+    /// customer: ask for it on single customers rather than on long lists.
+    #[graphql(complexity = 50)]
+    async fn lifetime_value(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::analytics::CustomerLifetimeValue>> {
+        crate::graphql::analytics::customer_lifetime_value(ctx, self.0.id).await
+    }
     /// What the customer did, newest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn interactions(

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use retain_schema::{FeedbackCategory, FeedbackStatus, feedback};
-use sea_orm::Condition;
+use sea_orm::{ColumnTrait, Condition};
 
 use crate::app::app_context;
 use crate::graphql::connection::Conn;
@@ -55,6 +55,33 @@ impl Feedback {
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
     }
+    /// Quality, service, payment and delivery feedback are complaints: they have
+    /// a first-response deadline.
+    async fn is_complaint(&self) -> bool {
+        self.0.is_complaint()
+    }
+    /// When the first response (acknowledgement) is due.
+    async fn response_due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.response_due_at
+    }
+    /// Still unacknowledged after its deadline.
+    async fn overdue(&self) -> bool {
+        feedback_service::overdue(&self.0, Utc::now())
+    }
+    /// Whether the first response met the deadline; null until there is one
+    /// (or for feedback that is not a complaint).
+    async fn responded_in_time(&self) -> Option<bool> {
+        Some(self.0.acknowledged_at? <= self.0.response_due_at?)
+    }
+    /// The same customer's previous complaint, when this one came within the
+    /// repeat window after it.
+    async fn repeat_of(&self, ctx: &Context<'_>) -> Result<Option<Feedback>> {
+        let Some(id) = self.0.repeat_of else {
+            return Ok(None);
+        };
+        let db = &app_context(ctx).db;
+        Ok(Some(Feedback(feedback_service::find(db, id).await.gql()?)))
+    }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let loaders = loaders(ctx);
         Ok(loaders
@@ -94,6 +121,12 @@ pub struct FeedbackFilter {
     pub csat: Option<RangeFilter<i64>>,
     pub nps: Option<RangeFilter<i64>>,
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+    /// Complaints only (true) or everything else (false).
+    pub complaint: Option<bool>,
+    /// Complaints still unacknowledged after their first-response deadline.
+    pub overdue: Option<bool>,
+    /// Complaints that repeat one of the customer's within the repeat window.
+    pub repeat: Option<bool>,
     pub and: Option<Vec<FeedbackFilter>>,
     pub or: Option<Vec<FeedbackFilter>>,
     pub not: Option<Box<FeedbackFilter>>,
@@ -122,6 +155,29 @@ fn feedback_criteria(f: &FeedbackFilter) -> crate::error::ServiceResult<Conditio
     }
     if let Some(created) = &f.created_at {
         c = c.add(created.condition(C::CreatedAt));
+    }
+    if let Some(complaint) = f.complaint {
+        c = c.add(if complaint {
+            C::Category.is_in(FeedbackCategory::COMPLAINTS)
+        } else {
+            C::Category.is_not_in(FeedbackCategory::COMPLAINTS)
+        });
+    }
+    if let Some(overdue) = f.overdue {
+        // Never NULL (the deadline is checked for presence first), so `not`
+        // gives the exact complement.
+        let late = Condition::all()
+            .add(C::Status.eq(FeedbackStatus::Received))
+            .add(C::ResponseDueAt.is_not_null())
+            .add(C::ResponseDueAt.lt(Utc::now()));
+        c = c.add(if overdue { late } else { late.not() });
+    }
+    if let Some(repeat) = f.repeat {
+        c = c.add(if repeat {
+            C::RepeatOf.is_not_null()
+        } else {
+            C::RepeatOf.is_null()
+        });
     }
     Ok(c)
 }
@@ -237,8 +293,24 @@ impl FeedbackMutation {
             nps: input.nps,
             text: input.text,
         };
+        let app = app_context(ctx);
+        feedback_service::submit(&app.db, &new, &app.settings.feedback, Utc::now())
+            .await
+            .gql()
+            .map(Feedback)
+    }
+
+    /// Moves feedback forward in received → acknowledged → resolved → closed;
+    /// steps skipped on the way are stamped with the same time.
+    async fn update_feedback_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: FeedbackStatus,
+    ) -> Result<Feedback> {
+        let id = ids::decode("id", &id, NodeKind::Feedback).gql()?;
         let db = &app_context(ctx).db;
-        feedback_service::submit(db, &new, Utc::now())
+        feedback_service::advance(db, id, status, Utc::now())
             .await
             .gql()
             .map(Feedback)

@@ -1,6 +1,7 @@
 //! The GraphQL schema: one module per domain, merged into the roots.
 
 pub mod access;
+pub mod analytics;
 pub mod campaigns;
 pub mod catalog;
 pub mod connection;
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     plugins::PluginQuery,
     segments::SegmentQuery,
     experiments::ExperimentQuery,
+    analytics::AnalyticsQuery,
     access::AccessQuery,
 );
 
@@ -47,6 +49,7 @@ pub struct MutationRoot(
     plugins::PluginMutation,
     segments::SegmentMutation,
     experiments::ExperimentMutation,
+    analytics::AnalyticsMutation,
     access::AccessMutation,
 );
 

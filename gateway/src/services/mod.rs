@@ -1,6 +1,7 @@
 //! Domain services: the logic that GraphQL resolvers and CLI commands both call.
 //! Each validates its whole input before writing, and writes in one transaction.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod campaigns;

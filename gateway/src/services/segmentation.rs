@@ -457,6 +457,14 @@ async fn publish_run(
         }
         None => 0,
     };
+    // Kept after the memberships are replaced: the distribution over time.
+    txn.execute_raw(statement(
+        backend,
+        "INSERT INTO segment_run_counts (run_id, segment, customers) \
+         SELECT ?, segment, COUNT(*) FROM segment_memberships WHERE run_id = ? GROUP BY segment",
+        vec![run_id.into(), run_id.into()],
+    ))
+    .await?;
     let run = segment_run::ActiveModel {
         id: Set(run_id),
         status: Set(RunStatus::Completed),

@@ -211,6 +211,20 @@ pub enum FeedbackCategory {
     Review,
 }
 
+impl FeedbackCategory {
+    /// The categories that are complaints, with a first-response deadline.
+    pub const COMPLAINTS: [FeedbackCategory; 4] = [
+        FeedbackCategory::Quality,
+        FeedbackCategory::Service,
+        FeedbackCategory::Payment,
+        FeedbackCategory::Delivery,
+    ];
+
+    pub fn is_complaint(self) -> bool {
+        Self::COMPLAINTS.contains(&self)
+    }
+}
+
 /// The complaint workflow: received → acknowledged → resolved → closed.
 #[derive(
     Debug,

@@ -22,6 +22,20 @@ pub struct Model {
     pub resolved_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// When a complaint's first response (acknowledgement) is due; none for
+    /// suggestions and reviews.
+    pub response_due_at: Option<DateTimeUtc>,
+    /// The same customer's previous complaint, when this one repeats it within
+    /// the repeat window.
+    pub repeat_of: Option<i64>,
+}
+
+impl Model {
+    /// Whether this is a complaint (quality, service, payment, delivery) rather
+    /// than a suggestion or review.
+    pub fn is_complaint(&self) -> bool {
+        self.category.is_complaint()
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

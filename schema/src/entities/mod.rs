@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit_entry;
 pub mod campaign;
+pub mod clv_model;
 pub mod customer;
 pub mod customer_tag;
 pub mod enums;
@@ -19,6 +20,7 @@ pub mod product;
 pub mod segment_change;
 pub mod segment_membership;
 pub mod segment_run;
+pub mod segment_run_count;
 pub mod slot;
 pub mod slot_activation;
 

@@ -14,6 +14,9 @@ mod m20261123_000009_create_order_profile_index;
 mod m20261123_000010_create_access;
 mod m20261123_000011_add_order_idempotency_key;
 mod m20261201_000012_create_experiments;
+mod m20261201_000013_add_complaint_sla;
+mod m20261201_000014_create_segment_run_counts;
+mod m20261201_000015_create_clv_models;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -34,6 +37,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_create_access::Migration),
             Box::new(m20261123_000011_add_order_idempotency_key::Migration),
             Box::new(m20261201_000012_create_experiments::Migration),
+            Box::new(m20261201_000013_add_complaint_sla::Migration),
+            Box::new(m20261201_000014_create_segment_run_counts::Migration),
+            Box::new(m20261201_000015_create_clv_models::Migration),
         ]
     }
 }
