@@ -19,6 +19,8 @@ use crate::http;
 use crate::metrics::Metrics;
 use crate::persisted::PersistedQueries;
 use crate::plugins::{PluginEngine, SlotTable};
+use crate::services::campaigns::automation::Scheduler;
+use crate::services::campaigns::delivery::Dispatcher;
 use crate::services::events::EventBus;
 use crate::services::experiments::exposures::ExposureLog;
 use crate::services::recommendations::CatalogCache;
@@ -101,6 +103,39 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    workers: Workers,
+}
+
+/// The background work a serving replica does besides answering requests:
+/// dispatching the campaign outbox and firing campaign triggers.
+struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    fn start(context: &AppContext) -> Self {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let delivery = &context.settings.delivery;
+        let handles = vec![
+            Dispatcher::new(
+                context.db.clone(),
+                delivery.clone(),
+                context.metrics.clone(),
+            )
+            .spawn(stopped.clone()),
+            Scheduler::new(context.db.clone(), delivery.clone()).spawn(stopped),
+        ];
+        Self { stop, handles }
+    }
+
+    /// Lets the rounds in progress finish, then stops.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
 }
 
 impl Application {
@@ -111,10 +146,12 @@ impl Application {
             .await
             .with_context(|| format!("binding {bind}"))?;
         let router = http::router(state.clone());
+        let workers = Workers::start(&state.context);
         Ok(Self {
             listener,
             router,
             state,
+            workers,
         })
     }
 
@@ -129,7 +166,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and
-    /// writes what they left buffered (exposures).
+    /// deliveries and writes what they left buffered (exposures).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -137,6 +174,7 @@ impl Application {
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
+        self.workers.stop().await;
         self.state.context.exposures.flush().await;
         served
     }

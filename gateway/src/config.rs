@@ -39,6 +39,81 @@ pub struct Settings {
     pub persisted_queries: PersistedQuerySettings,
     pub jwt: JwtSettings,
     pub feedback: FeedbackSettings,
+    pub delivery: DeliverySettings,
+}
+
+/// A channel's webhook: where its messages are POSTed, and the secret both
+/// directions sign with (HMAC-SHA256).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: Secret,
+}
+
+/// Campaign delivery: channel webhooks, retries, the frequency cap, attribution
+/// and the automation clock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliverySettings {
+    pub email: Option<Webhook>,
+    pub sms: Option<Webhook>,
+    pub app_push: Option<Webhook>,
+    pub social: Option<Webhook>,
+    /// Attempts before a message goes to the dead-letter list.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each later one twice as long as the
+    /// one before, up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// How long a webhook may take to answer.
+    pub timeout_ms: u64,
+    /// How often a replica looks for messages due.
+    pub poll_interval_ms: u64,
+    /// Messages a customer may be sent across all campaigns within
+    /// `frequency_window_days`; more are suppressed.
+    pub frequency_cap: u32,
+    pub frequency_window_days: u32,
+    /// The shop's local time as an offset from UTC, for birthday and holiday
+    /// sends (fixed: 480 is China Standard Time).
+    pub utc_offset_minutes: i32,
+    /// How often a replica checks campaign triggers.
+    pub automation_interval_ms: u64,
+    /// Signed callbacks older than this are refused, so a captured one cannot
+    /// be replayed later.
+    pub callback_max_age_secs: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            email: None,
+            sms: None,
+            app_push: None,
+            social: None,
+            max_attempts: 6,
+            retry_base_ms: 1_000,
+            retry_max_ms: 10 * 60 * 1000,
+            timeout_ms: 10_000,
+            poll_interval_ms: 500,
+            frequency_cap: 3,
+            frequency_window_days: 7,
+            utc_offset_minutes: 480,
+            automation_interval_ms: 60_000,
+            callback_max_age_secs: 300,
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// The webhook of `channel`, if one is configured.
+    pub fn webhook(&self, channel: retain_schema::MessageChannel) -> Option<&Webhook> {
+        use retain_schema::MessageChannel::*;
+        match channel {
+            Email => self.email.as_ref(),
+            Sms => self.sms.as_ref(),
+            AppPush => self.app_push.as_ref(),
+            Social => self.social.as_ref(),
+        }
+    }
 }
 
 /// The complaint workflow's targets.
@@ -236,6 +311,7 @@ impl Default for Settings {
             persisted_queries: PersistedQuerySettings::default(),
             jwt: JwtSettings::default(),
             feedback: FeedbackSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }

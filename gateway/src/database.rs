@@ -138,6 +138,15 @@ pub fn day_of(backend: sea_orm::DbBackend, column: &str) -> String {
     }
 }
 
+/// A date column's month and day as `MM-DD` (see [`month_of`]; dates are
+/// `YYYY-MM-DD` text on SQLite).
+pub fn month_day_of(backend: sea_orm::DbBackend, column: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("to_char({column}, 'MM-DD')"),
+        _ => format!("substr({column}, 6, 5)"),
+    }
+}
+
 /// A raw statement written with `?` placeholders, numbered `$1, $2, …` for
 /// PostgreSQL. For the few grouped queries sea-query cannot express portably.
 pub fn statement(

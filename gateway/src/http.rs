@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/callbacks/messages",
+            axum::routing::post(crate::callbacks::message_event),
+        )
         // The last layer runs first: it gives the request an id (or keeps the
         // caller's), the trace span logs under it, the innermost returns it.
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -43,6 +43,13 @@ pub struct SlotLabels {
     pub plugin: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    pub channel: String,
+    /// `sent`, `retry` (failed, tried again later) or `dead`.
+    pub outcome: String,
+}
+
 /// Distinct operation names labelled before the rest count as `other`: names
 /// come from clients, and each one is a new time series.
 const OPERATION_NAMES_KEPT: usize = 200;
@@ -65,6 +72,8 @@ pub struct Metrics {
     pub slot_serving: Family<SlotLabels, Gauge>,
     pub database_connections: Gauge,
     pub database_connections_idle: Gauge,
+    /// Campaign message delivery attempts by channel and outcome.
+    pub campaign_messages: Family<DeliveryLabels, Counter>,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -135,6 +144,12 @@ impl Default for Metrics {
             "Idle pooled database connections",
             database_connections_idle.clone(),
         );
+        let campaign_messages = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "campaign_messages",
+            "Campaign message delivery attempts by channel and outcome",
+            campaign_messages.clone(),
+        );
         Self {
             registry,
             sql_statements,
@@ -147,6 +162,7 @@ impl Default for Metrics {
             slot_serving,
             database_connections,
             database_connections_idle,
+            campaign_messages,
             operation_names: Mutex::default(),
         }
     }

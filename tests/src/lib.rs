@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 
 pub mod load;
 pub mod shop;
+pub mod webhook;
 
 /// Test plugins, built from `tests/guests/` by the build script.
 pub mod guests {
@@ -261,6 +262,17 @@ impl TestGateway {
             server,
             _scratch: scratch,
         }
+    }
+
+    /// Shuts the gateway down as SIGTERM does and starts it again on the same
+    /// database, with `adjust`ed settings: a restart.
+    pub async fn restart(self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let _ = self.stop.send(());
+        self.server
+            .await
+            .expect("the server task ends")
+            .expect("the server shuts down cleanly");
+        Self::serve(self.backend, self.database_url, self._scratch, adjust).await
     }
 
     /// Shuts the gateway down as SIGTERM does, and returns once it has finished

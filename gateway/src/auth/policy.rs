@@ -65,7 +65,8 @@ fn mutation_permission(mutation: &str) -> Option<Permission> {
         "createCustomer" | "updateCustomer" => WriteCustomers,
         "recordInteraction" | "submitFeedback" | "updateFeedbackStatus" => Engage,
         "createProduct" | "updateProduct" | "placeOrder" | "updateOrderStatus"
-        | "createCampaign" | "updateCampaign" => Commerce,
+        | "createCampaign" | "updateCampaign" | "launchCampaign" | "recordMessageEvent"
+        | "retryMessage" => Commerce,
         "publishPlugin"
         | "activatePlugin"
         | "rollbackSlot"

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use retain_schema::campaign::{self, Offer as StoredOffer};
-use retain_schema::{CampaignKind, CampaignStatus, MessageChannel};
+use retain_schema::{CampaignKind, CampaignStatus, MessageChannel, MessageStatus};
 use sea_orm::Condition;
 
 use crate::app::app_context;
@@ -14,9 +14,10 @@ use crate::graphql::filters::{
 };
 use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::loaders;
+use crate::graphql::messages::{self, CampaignTrigger, Funnel, Message};
 use crate::graphql::pages::{PageArgs, list_connection};
 use crate::paging::{SortKey, SortValue};
-use crate::services::campaigns::{self, CampaignInput, CampaignPatch};
+use crate::services::campaigns::{self, CampaignInput, CampaignPatch, funnel};
 
 pub struct Campaign(pub campaign::Model);
 
@@ -129,6 +130,33 @@ impl Campaign {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// What enrols customers while it runs; null for a one-off send at launch.
+    async fn trigger(&self) -> Option<CampaignTrigger> {
+        self.0.trigger.as_ref().map(CampaignTrigger::from)
+    }
+    /// Days after a click in which the customer's orders count for the message.
+    async fn attribution_days(&self) -> i32 {
+        self.0.attribution_days
+    }
+    /// The funnel per channel.
+    async fn funnel(&self, ctx: &Context<'_>) -> Result<Vec<Funnel>> {
+        let db = &app_context(ctx).db;
+        Ok(funnel::funnel(db, self.0.id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Funnel::from)
+            .collect())
+    }
+    /// The campaign's messages, newest first.
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<MessageStatus>,
+        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> Result<Vec<Message>> {
+        messages::list(ctx, Some(self.0.id), status, first).await
     }
 }
 
@@ -261,10 +289,10 @@ impl CampaignMutation {
         input: CampaignPatch,
     ) -> Result<Campaign> {
         let id = ids::decode("id", &id, NodeKind::Campaign).gql()?;
-        let db = &app_context(ctx).db;
-        campaigns::update(db, id, &input, Utc::now())
+        let app = app_context(ctx);
+        campaigns::update(&app.db, id, &input, &app.settings.delivery, Utc::now())
             .await
             .gql()
-            .map(Campaign)
+            .map(|(campaign, _)| Campaign(campaign))
     }
 }

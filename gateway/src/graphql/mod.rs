@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod filters;
 pub mod ids;
 pub mod loaders;
+pub mod messages;
 pub mod node;
 pub mod orders;
 pub mod pages;
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     catalog::ProductQuery,
     orders::OrderQuery,
     campaigns::CampaignQuery,
+    messages::MessageQuery,
     feedback::FeedbackQuery,
     plugins::PluginQuery,
     segments::SegmentQuery,
@@ -45,6 +47,7 @@ pub struct MutationRoot(
     catalog::ProductMutation,
     orders::OrderMutation,
     campaigns::CampaignMutation,
+    messages::MessageMutation,
     feedback::FeedbackMutation,
     plugins::PluginMutation,
     segments::SegmentMutation,

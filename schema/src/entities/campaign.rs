@@ -24,6 +24,31 @@ pub struct Model {
     pub status: CampaignStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// What enrols customers while the campaign runs; none for a one-off send
+    /// to the target when it starts.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub trigger: Option<Trigger>,
+    /// How far the trigger's scheduler got: the last day handled (`YYYYMMDD`)
+    /// for dated triggers, the last segment change for `SegmentEntered`.
+    pub trigger_cursor: Option<i64>,
+    /// Days after a click in which the customer's orders count for the message.
+    pub attribution_days: i32,
+}
+
+/// What enrols customers in a running campaign, beyond the one-off send when it
+/// starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// Every day at `hour` (shop local time): target customers whose birthday
+    /// is that day.
+    Birthday { hour: u8 },
+    /// On each of `dates` (`MM-DD`, a holiday calendar) at `hour`: the whole
+    /// target.
+    Dates { dates: Vec<String>, hour: u8 },
+    /// When a target customer enters segment `key` of `slot`, e.g. win-back on
+    /// entering `dormant`.
+    SegmentEntered { slot: String, key: String },
 }
 
 /// The channels a campaign sends through, in order of preference.

@@ -420,3 +420,43 @@ pub enum ExperimentMetric {
     /// Paid revenue in the window, per exposed customer.
     Revenue,
 }
+
+/// Where a campaign message is in delivery.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Waiting for its (next) delivery attempt.
+    Pending,
+    /// The channel's webhook accepted it.
+    Sent,
+    /// Every attempt failed: on the dead-letter list until retried.
+    Dead,
+    /// Not sent: frequency cap or no consent on any of the campaign's channels.
+    Suppressed,
+}
+
+/// An engagement event a channel reports for a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageEvent {
+    Delivered,
+    Opened,
+    Clicked,
+}

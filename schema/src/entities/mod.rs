@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit_entry;
 pub mod campaign;
+pub mod campaign_message;
 pub mod clv_model;
 pub mod customer;
 pub mod customer_tag;

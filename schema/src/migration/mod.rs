@@ -17,6 +17,7 @@ mod m20261201_000012_create_experiments;
 mod m20261201_000013_add_complaint_sla;
 mod m20261201_000014_create_segment_run_counts;
 mod m20261201_000015_create_clv_models;
+mod m20261201_000016_create_campaign_messages;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_add_complaint_sla::Migration),
             Box::new(m20261201_000014_create_segment_run_counts::Migration),
             Box::new(m20261201_000015_create_clv_models::Migration),
+            Box::new(m20261201_000016_create_campaign_messages::Migration),
         ]
     }
 }

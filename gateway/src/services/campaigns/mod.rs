@@ -1,14 +1,33 @@
-//! Campaign definitions: kind, channels, target, offer, schedule and lifecycle.
-//! Launching and delivery come with the retention-programme work.
+//! Campaigns: their definitions (kind, channels, target, offer, trigger,
+//! schedule and lifecycle) and launching; enrolment into the outbox
+//! (`enrolment`), delivery to channel webhooks (`delivery`, `signature`),
+//! engagement events back (`events`), the funnel (`funnel`) and triggers
+//! (`automation`).
+
+pub mod automation;
+pub mod delivery;
+pub mod enrolment;
+pub mod events;
+pub mod funnel;
+pub mod signature;
 
 use async_graphql::{InputObject, MaybeUndefined, OneofObject};
 use chrono::{DateTime, Utc};
-use retain_schema::campaign::{self, Channels, Offer, SegmentRef, Target};
-use retain_schema::{CampaignKind, CampaignStatus, MessageChannel, product};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use retain_schema::campaign::{self, Channels, Offer, SegmentRef, Target, Trigger};
+use retain_schema::{
+    CampaignKind, CampaignStatus, MessageChannel, MessageStatus, campaign_message, customer,
+    product,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
 
+use crate::config::DeliverySettings;
 use crate::error::{ServiceError, ServiceResult};
 use crate::services::validate;
+use enrolment::Enrolled;
 
 /// A new campaign.
 #[derive(Debug, Clone, InputObject)]
@@ -25,6 +44,35 @@ pub struct CampaignInput {
     pub ends_at: Option<DateTime<Utc>>,
     /// DRAFT or SCHEDULED; defaults to DRAFT.
     pub status: Option<CampaignStatus>,
+    /// What enrols customers while it runs; without one, the target is sent
+    /// to once, at launch.
+    pub trigger: Option<TriggerInput>,
+    /// Days after a click in which orders count for the message; default 7.
+    pub attribution_days: Option<i32>,
+}
+
+/// Exactly one trigger.
+#[derive(Debug, Clone, OneofObject)]
+pub enum TriggerInput {
+    /// Every day, target customers whose birthday it is.
+    Birthday(LocalHourInput),
+    /// On each of the dates, the whole target.
+    Dates(DatesInput),
+    /// When a target customer enters the segment.
+    SegmentEntered(SegmentRefInput),
+}
+
+/// The shop-local hour (0–23) a dated trigger sends at.
+#[derive(Debug, Clone, InputObject)]
+pub struct LocalHourInput {
+    pub hour: i32,
+}
+
+/// A holiday calendar: `MM-DD` dates, sent at `hour`.
+#[derive(Debug, Clone, InputObject)]
+pub struct DatesInput {
+    pub dates: Vec<String>,
+    pub hour: i32,
 }
 
 /// Changes to a campaign; absent fields are left alone, `null` clears a date.
@@ -180,6 +228,46 @@ async fn offer<C: ConnectionTrait>(
     })
 }
 
+fn trigger(field: &str, input: &TriggerInput) -> ServiceResult<Trigger> {
+    let hour = |hour: i32| -> ServiceResult<u8> {
+        Ok(validate::score(&format!("{field}.hour"), hour, 0, 23)? as u8)
+    };
+    Ok(match input {
+        TriggerInput::Birthday(at) => Trigger::Birthday {
+            hour: hour(at.hour)?,
+        },
+        TriggerInput::Dates(dates) => {
+            if dates.dates.is_empty() {
+                return Err(ServiceError::invalid(
+                    format!("{field}.dates.dates"),
+                    "must name at least one date",
+                ));
+            }
+            let mut days = Vec::with_capacity(dates.dates.len());
+            for (i, day) in dates.dates.iter().enumerate() {
+                // Any leap year accepts every MM-DD there is.
+                if chrono::NaiveDate::parse_from_str(&format!("2024-{day}"), "%Y-%m-%d").is_err()
+                    || day.len() != 5
+                {
+                    return Err(ServiceError::invalid(
+                        format!("{field}.dates.dates[{i}]"),
+                        format!("{day:?} is not a day of the year (MM-DD)"),
+                    ));
+                }
+                days.push(day.clone());
+            }
+            Trigger::Dates {
+                dates: days,
+                hour: hour(dates.hour)?,
+            }
+        }
+        TriggerInput::SegmentEntered(segment) => Trigger::SegmentEntered {
+            slot: validate::text(&format!("{field}.segmentEntered.slot"), &segment.slot, 64)?,
+            key: validate::text(&format!("{field}.segmentEntered.key"), &segment.key, 64)?,
+        },
+    })
+}
+
 fn schedule(starts_at: Option<DateTime<Utc>>, ends_at: Option<DateTime<Utc>>) -> ServiceResult<()> {
     if let (Some(start), Some(end)) = (starts_at, ends_at)
         && end <= start
@@ -213,17 +301,34 @@ pub async fn create<C: ConnectionTrait>(
         status: Set(status),
         created_at: Set(now),
         updated_at: Set(now),
+        trigger: Set(input
+            .trigger
+            .as_ref()
+            .map(|t| trigger("trigger", t))
+            .transpose()?),
+        trigger_cursor: Set(None),
+        attribution_days: Set(i32::from(validate::score(
+            "attributionDays",
+            input.attribution_days.unwrap_or(7),
+            1,
+            90,
+        )?)),
         ..Default::default()
     };
     Ok(model.insert(db).await?)
 }
 
-pub async fn update<C: ConnectionTrait>(
-    db: &C,
+/// Applies `patch` in one transaction. Moving a draft or scheduled campaign to
+/// RUNNING launches it (see [`launch`]); cancelling suppresses what was not sent.
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
     id: i64,
     patch: &CampaignPatch,
+    settings: &DeliverySettings,
     now: DateTime<Utc>,
-) -> ServiceResult<campaign::Model> {
+) -> ServiceResult<(campaign::Model, Enrolled)> {
+    let txn = db.begin().await?;
+    let db = &txn;
     let current = find(db, id).await?;
     if let Some(status) = patch.status
         && status != current.status
@@ -249,6 +354,7 @@ pub async fn update<C: ConnectionTrait>(
         MaybeUndefined::Undefined => current.ends_at,
     };
     schedule(starts_at, ends_at)?;
+    let current_status = current.status;
     let mut model: campaign::ActiveModel = current.into();
     if let Some(name) = &patch.name {
         model.name = Set(validate::text("name", name, 200)?);
@@ -270,5 +376,119 @@ pub async fn update<C: ConnectionTrait>(
     model.starts_at = Set(starts_at);
     model.ends_at = Set(ends_at);
     model.updated_at = Set(now);
-    Ok(model.update(db).await?)
+    let mut updated = model.update(db).await?;
+    let mut enrolled = Enrolled::default();
+    if updated.status == CampaignStatus::Running
+        && matches!(
+            current_status,
+            CampaignStatus::Draft | CampaignStatus::Scheduled
+        )
+    {
+        (updated, enrolled) = start(db, updated, settings, now).await?;
+    }
+    if updated.status == CampaignStatus::Cancelled {
+        // What was not sent yet never will be.
+        campaign_message::Entity::update_many()
+            .col_expr(
+                campaign_message::Column::Status,
+                Expr::value(MessageStatus::Suppressed),
+            )
+            .col_expr(
+                campaign_message::Column::SuppressedReason,
+                Expr::value("the campaign was cancelled"),
+            )
+            .filter(campaign_message::Column::CampaignId.eq(updated.id))
+            .filter(campaign_message::Column::Status.eq(MessageStatus::Pending))
+            .exec(db)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok((updated, enrolled))
+}
+
+/// Customers read and enrolled at a time during a launch.
+const LAUNCH_BATCH: u64 = 1000;
+
+/// Launches a draft or scheduled campaign: without a trigger, its whole target
+/// is enrolled in the outbox in the same transaction as the status change, so
+/// a launch is all or nothing; with one, the trigger fires from now on.
+pub async fn launch(
+    db: &sea_orm::DatabaseConnection,
+    id: i64,
+    settings: &DeliverySettings,
+    now: DateTime<Utc>,
+) -> ServiceResult<(campaign::Model, Enrolled)> {
+    let patch = CampaignPatch {
+        status: Some(CampaignStatus::Running),
+        ..CampaignPatch::default()
+    };
+    let current = find(db, id).await?;
+    if !matches!(
+        current.status,
+        CampaignStatus::Draft | CampaignStatus::Scheduled
+    ) {
+        return Err(ServiceError::conflict(
+            "status",
+            format!(
+                "only draft and scheduled campaigns launch; this one is {}",
+                format!("{:?}", current.status).to_uppercase()
+            ),
+        ));
+    }
+    update(db, id, &patch, settings, now).await
+}
+
+/// The first move to RUNNING: the one-off send to the target, or the trigger's
+/// starting cursor.
+async fn start(
+    txn: &sea_orm::DatabaseTransaction,
+    campaign: campaign::Model,
+    settings: &DeliverySettings,
+    now: DateTime<Utc>,
+) -> ServiceResult<(campaign::Model, Enrolled)> {
+    let mut enrolled = Enrolled::default();
+    let cursor = match &campaign.trigger {
+        Some(trigger) => automation::starting_cursor(txn, trigger).await?,
+        None => {
+            let audience = enrolment::audience(&campaign.target);
+            let mut after = 0;
+            loop {
+                let customers = customer::Entity::find()
+                    .filter(audience.clone())
+                    .filter(customer::Column::Id.gt(after))
+                    .order_by_asc(customer::Column::Id)
+                    .limit(LAUNCH_BATCH)
+                    .all(txn)
+                    .await?;
+                let Some(last) = customers.last().map(|c| c.id) else {
+                    break;
+                };
+                enrolled.add(
+                    enrolment::enrol(txn, &campaign, &customers, "launch", settings, now).await?,
+                );
+                after = last;
+            }
+            None
+        }
+    };
+    let mut model: campaign::ActiveModel = campaign.into();
+    model.trigger_cursor = Set(cursor);
+    Ok((model.update(txn).await?, enrolled))
+}
+
+/// A campaign's messages, newest first, optionally in one status.
+pub async fn messages(
+    db: &impl ConnectionTrait,
+    campaign_id: Option<i64>,
+    status: Option<MessageStatus>,
+    limit: u64,
+) -> ServiceResult<Vec<campaign_message::Model>> {
+    let mut query = campaign_message::Entity::find().order_by_desc(campaign_message::Column::Id);
+    if let Some(id) = campaign_id {
+        query = query.filter(campaign_message::Column::CampaignId.eq(id));
+    }
+    if let Some(status) = status {
+        query = query.filter(campaign_message::Column::Status.eq(status));
+    }
+    Ok(query.limit(limit).all(db).await?)
 }
