@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use retain_schema::PluginKind;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
@@ -147,6 +148,18 @@ impl Application {
             .with_context(|| format!("binding {bind}"))?;
         let router = http::router(state.clone());
         let workers = Workers::start(&state.context);
+        // A replica that serves recommenders computes the catalogue facts now,
+        // so its first recommendations do not wait for them.
+        let serves_recommenders = (state.context.slots.bindings().values())
+            .any(|binding| binding.kind == PluginKind::Recommender);
+        if serves_recommenders {
+            let context = state.context.clone();
+            tokio::spawn(async move {
+                if let Err(error) = context.catalog.facts(&context).await {
+                    tracing::warn!(%error, "warming up the catalogue facts failed");
+                }
+            });
+        }
         Ok(Self {
             listener,
             router,

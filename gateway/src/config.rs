@@ -40,6 +40,29 @@ pub struct Settings {
     pub jwt: JwtSettings,
     pub feedback: FeedbackSettings,
     pub delivery: DeliverySettings,
+    pub telemetry: TelemetrySettings,
+}
+
+/// OpenTelemetry trace export, off unless a collector is named.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TelemetrySettings {
+    /// The OTLP/HTTP collector's base URL, e.g. `http://collector:4318`;
+    /// spans go to `/v1/traces` under it.
+    pub otlp_endpoint: Option<String>,
+    /// Headers sent with every export, such as a vendor's API key.
+    pub otlp_headers: std::collections::HashMap<String, Secret>,
+    /// `service.name` on every span.
+    pub service_name: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_headers: Default::default(),
+            service_name: "retain".into(),
+        }
+    }
 }
 
 /// A channel's webhook: where its messages are POSTed, and the secret both
@@ -312,6 +335,7 @@ impl Default for Settings {
             jwt: JwtSettings::default(),
             feedback: FeedbackSettings::default(),
             delivery: DeliverySettings::default(),
+            telemetry: TelemetrySettings::default(),
         }
     }
 }

@@ -16,3 +16,4 @@ pub mod persisted;
 pub mod plugins;
 pub mod seed;
 pub mod services;
+pub mod telemetry;

@@ -1,27 +1,16 @@
 //! The `retain` binary: parse the command line, set up logging, run.
 
-use std::io::IsTerminal;
-
 use clap::Parser;
 use retain_gateway::cli::{self, Cli};
-use retain_gateway::config::{LogFormat, Settings};
-use tracing_subscriber::EnvFilter;
+use retain_gateway::config::Settings;
+use retain_gateway::telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let format = Settings::load()
-        .map(|s| s.log_format)
-        .unwrap_or(LogFormat::Text);
-    let filter =
-        EnvFilter::try_from_env("RETAIN_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => logs.json().init(),
-        LogFormat::Text => logs.init(),
-    }
+    // A broken config is reported by the command that loads it; logging starts
+    // with the defaults meanwhile.
+    let settings = Settings::load().unwrap_or_default();
+    let _telemetry = telemetry::init(settings.log_format, &settings.telemetry)?;
     cli::run(cli).await
 }

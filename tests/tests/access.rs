@@ -78,6 +78,21 @@ const MUTATIONS: &[(&str, &str, &[&str])] = &[
         &["operator", "admin"],
     ),
     (
+        "launchCampaign",
+        r#"launchCampaign(id: "x") { campaign { id } }"#,
+        &["operator", "admin"],
+    ),
+    (
+        "recordMessageEvent",
+        r#"recordMessageEvent(messageId: -1, event: OPENED) { id }"#,
+        &["operator", "admin"],
+    ),
+    (
+        "retryMessage",
+        r#"retryMessage(messageId: -1) { id }"#,
+        &["operator", "admin"],
+    ),
+    (
         "activatePlugin",
         r#"activatePlugin(slot: "tier", plugin: "none@0") { name }"#,
         &["strategist", "admin"],
