@@ -24,6 +24,7 @@ use crate::services::campaigns::automation::Scheduler;
 use crate::services::campaigns::delivery::Dispatcher;
 use crate::services::events::EventBus;
 use crate::services::experiments::exposures::ExposureLog;
+use crate::services::loyalty::expiry;
 use crate::services::recommendations::CatalogCache;
 
 /// What every resolver and handler shares.
@@ -56,6 +57,7 @@ impl AppState {
         // without the allow-list.
         let persisted = Arc::new(PersistedQueries::load(&settings.persisted_queries)?);
         let jwt = JwtVerifier::from_settings(&settings.jwt)?;
+        settings.loyalty.check()?;
         let metrics = Arc::new(Metrics::default());
         let db = database::connect(&settings, Some(metrics.clone())).await?;
         database::migrate(&db).await?;
@@ -108,7 +110,8 @@ pub struct Application {
 }
 
 /// The background work a serving replica does besides answering requests:
-/// dispatching the campaign outbox and firing campaign triggers.
+/// dispatching the campaign outbox, firing campaign triggers and expiring
+/// points.
 struct Workers {
     stop: tokio::sync::watch::Sender<bool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
@@ -118,15 +121,23 @@ impl Workers {
     fn start(context: &AppContext) -> Self {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let delivery = &context.settings.delivery;
-        let handles = vec![
+        let mut handles = vec![
             Dispatcher::new(
                 context.db.clone(),
                 delivery.clone(),
                 context.metrics.clone(),
             )
             .spawn(stopped.clone()),
-            Scheduler::new(context.db.clone(), delivery.clone()).spawn(stopped),
+            Scheduler::new(context.db.clone(), delivery.clone()).spawn(stopped.clone()),
         ];
+        let expiry_every = context.settings.loyalty.expiry_interval_secs;
+        if expiry_every > 0 {
+            handles.push(expiry::spawn(
+                context.db.clone(),
+                Duration::from_secs(expiry_every),
+                stopped,
+            ));
+        }
         Self { stop, handles }
     }
 

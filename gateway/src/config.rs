@@ -3,6 +3,7 @@
 //! variables (nested keys with `__`, e.g. `RETAIN_LIMITS__MAX_PAGE_SIZE`), then
 //! `DATABASE_URL`. Command-line flags override all of them.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use figment::Figment;
@@ -41,6 +42,7 @@ pub struct Settings {
     pub feedback: FeedbackSettings,
     pub delivery: DeliverySettings,
     pub telemetry: TelemetrySettings,
+    pub loyalty: LoyaltySettings,
 }
 
 /// OpenTelemetry trace export, off unless a collector is named.
@@ -136,6 +138,103 @@ impl DeliverySettings {
             AppPush => self.app_push.as_ref(),
             Social => self.social.as_ref(),
         }
+    }
+}
+
+/// Loyalty points and membership levels (see `services::loyalty`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoyaltySettings {
+    /// Points a paid order earns per currency unit of its total (after
+    /// discounts), before the level multiplier. Fractions are kept to 0.01;
+    /// earned points are rounded down.
+    pub points_per_unit: f64,
+    /// The segmenter slot whose segment is the customer's membership level.
+    pub level_slot: String,
+    /// The levels from lowest to highest, as the level slot's segment keys:
+    /// retention keeps a customer at the higher of two.
+    pub levels: Vec<String>,
+    /// Earn multiplier per level; a level not listed earns ×1.
+    pub level_multipliers: BTreeMap<String, f64>,
+    /// Points redeemed per step: redemptions are whole multiples of it…
+    pub redeem_points: i64,
+    /// …and each step is worth this much, in minor units (100 points = 10.00).
+    pub redeem_value_minor: i64,
+    /// Months after which unspent points expire, oldest first; 0: never.
+    pub expiry_months: u32,
+    /// How often a replica expires due points in the background, in seconds;
+    /// 0 leaves it to `retain points expire`. Debits expire a customer's due
+    /// points first either way, so expired points are never spent.
+    pub expiry_interval_secs: u64,
+    /// Per level: who keeps it for a while after the level plugin demotes them.
+    pub retention: BTreeMap<String, RetentionRule>,
+}
+
+/// A level's retention rule: a customer demoted from the level who made at
+/// least `min_repurchases` repurchases (orders beyond the first) in the last
+/// 365 days keeps it for `extra_months` more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionRule {
+    pub min_repurchases: u32,
+    pub extra_months: u32,
+}
+
+impl Default for LoyaltySettings {
+    fn default() -> Self {
+        let rule = |min_repurchases, extra_months| RetentionRule {
+            min_repurchases,
+            extra_months,
+        };
+        Self {
+            points_per_unit: 1.0,
+            level_slot: "level".into(),
+            levels: ["ordinary", "silver", "gold", "diamond"]
+                .map(String::from)
+                .to_vec(),
+            level_multipliers: [("silver", 1.2), ("gold", 1.5), ("diamond", 2.0)]
+                .into_iter()
+                .map(|(level, m)| (level.to_owned(), m))
+                .collect(),
+            redeem_points: 100,
+            redeem_value_minor: 1_000,
+            expiry_months: 12,
+            expiry_interval_secs: 3_600,
+            retention: [("gold", rule(6, 12)), ("diamond", rule(10, 12))]
+                .into_iter()
+                .map(|(level, r)| (level.to_owned(), r))
+                .collect(),
+        }
+    }
+}
+
+impl LoyaltySettings {
+    /// Refuses settings that would earn or redeem nonsense.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let rate = |name: &str, value: f64| {
+            anyhow::ensure!(
+                value.is_finite() && (0.0..=1_000.0).contains(&value),
+                "loyalty.{name} must be between 0 and 1000, not {value}"
+            );
+            Ok(())
+        };
+        rate("points_per_unit", self.points_per_unit)?;
+        for (level, multiplier) in &self.level_multipliers {
+            rate(&format!("level_multipliers.{level}"), *multiplier)?;
+        }
+        anyhow::ensure!(
+            self.redeem_points > 0,
+            "loyalty.redeem_points must be positive"
+        );
+        anyhow::ensure!(
+            self.redeem_value_minor >= 0,
+            "loyalty.redeem_value_minor must not be negative"
+        );
+        for level in self.level_multipliers.keys().chain(self.retention.keys()) {
+            anyhow::ensure!(
+                self.levels.contains(level),
+                "loyalty: level {level} is not in loyalty.levels"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -336,6 +435,7 @@ impl Default for Settings {
             feedback: FeedbackSettings::default(),
             delivery: DeliverySettings::default(),
             telemetry: TelemetrySettings::default(),
+            loyalty: LoyaltySettings::default(),
         }
     }
 }

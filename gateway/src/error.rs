@@ -13,6 +13,9 @@ pub enum ServiceError {
     /// The request clashes with what is stored (a duplicate key, an illegal transition).
     #[error("{field}: {reason}")]
     Conflict { field: String, reason: String },
+    /// A points debit asked for more than the customer holds.
+    #[error("points: insufficient balance: {available} available, {requested} requested")]
+    InsufficientPoints { available: i64, requested: i64 },
     /// A strategy plugin failed where no fallback applies (a segmentation run).
     #[error("plugin {plugin} {reason}")]
     Plugin { plugin: String, reason: String },

@@ -80,10 +80,7 @@ pub fn router(state: AppState) -> Router {
 /// DataLoaders for one request, or one subscription connection.
 fn loaders(state: &AppState) -> Loaders {
     let context = &state.context;
-    Loaders::new(
-        &context.db,
-        Duration::from_millis(context.settings.limits.batch_window_ms),
-    )
+    Loaders::new(&context.db, &context.settings)
 }
 
 /// Subscriptions over WebSocket (graphql-transport-ws and graphql-ws).

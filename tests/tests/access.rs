@@ -68,6 +68,16 @@ const MUTATIONS: &[(&str, &str, &[&str])] = &[
         &["operator", "admin"],
     ),
     (
+        "redeemPoints",
+        r#"redeemPoints(customerId: "x", points: 0, idempotencyKey: "") { replayed }"#,
+        &["agent", "operator", "admin"],
+    ),
+    (
+        "adjustPoints",
+        r#"adjustPoints(customerId: "x", points: 0, reason: "") { replayed }"#,
+        &["operator", "admin"],
+    ),
+    (
         "createCampaign",
         r#"createCampaign(input: { name: "", kind: WIN_BACK, channels: [] }) { id }"#,
         &["operator", "admin"],

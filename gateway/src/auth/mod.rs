@@ -20,9 +20,9 @@ pub enum Permission {
     ReadPii,
     /// Create and correct customer records.
     WriteCustomers,
-    /// Record interactions and feedback; handle complaints.
+    /// Record interactions and feedback; handle complaints; redeem points.
     Engage,
-    /// Orders, products and campaigns.
+    /// Orders, products and campaigns; adjusting points.
     Commerce,
     /// Plugins, slots and segmentation runs.
     Strategy,

@@ -63,7 +63,9 @@ fn mutation_permission(mutation: &str) -> Option<Permission> {
     use Permission::*;
     Some(match mutation {
         "createCustomer" | "updateCustomer" => WriteCustomers,
-        "recordInteraction" | "submitFeedback" | "updateFeedbackStatus" => Engage,
+        // Front-line agents redeem at the counter; only operators correct balances.
+        "recordInteraction" | "submitFeedback" | "updateFeedbackStatus" | "redeemPoints" => Engage,
+        "adjustPoints" => Commerce,
         "createProduct" | "updateProduct" | "placeOrder" | "updateOrderStatus"
         | "createCampaign" | "updateCampaign" | "launchCampaign" | "recordMessageEvent"
         | "retryMessage" => Commerce,

@@ -1,5 +1,5 @@
 //! The `retain` command line: serve, migrate, seed, import, demo, plugin, segment,
-//! experiment, report, keys, schema.
+//! experiment, report, points, keys, schema.
 
 mod experiment;
 mod report;
@@ -7,7 +7,7 @@ mod report;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use retain_schema::{PluginKind, Role, customer};
@@ -20,7 +20,7 @@ use crate::import::{self, ImportKind};
 use crate::plugins::batch::{BatchBuilder, ProfileFeatures};
 use crate::plugins::{LoadedPlugin, PluginEngine, bundled, registry, slots};
 use crate::seed::{self, SeedOptions};
-use crate::services::{api_keys, segmentation};
+use crate::services::{api_keys, loyalty, segmentation};
 use crate::{database, graphql};
 
 /// Retain: a GraphQL gateway for customer-retention teams.
@@ -94,6 +94,11 @@ pub enum Command {
         #[command(subcommand)]
         action: report::ReportCommand,
     },
+    /// Loyalty points.
+    Points {
+        #[command(subcommand)]
+        action: PointsCommand,
+    },
     /// Create, list and revoke API keys.
     Keys {
         #[command(subcommand)]
@@ -101,6 +106,17 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PointsCommand {
+    /// Expire every customer's unspent points that are past their expiry,
+    /// oldest first. Safe to run again: expired points are gone.
+    Expire {
+        /// Expire as of this moment (RFC 3339) instead of now.
+        #[arg(long)]
+        as_of: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -596,6 +612,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = database::connect(&settings, None).await?;
             database::migrate(&db).await?;
             report::run(&db, action).await
+        }
+        Command::Points {
+            action: PointsCommand::Expire { as_of },
+        } => {
+            let settings = settings(cli.database, None)?;
+            let db = database::connect(&settings, None).await?;
+            database::migrate(&db).await?;
+            let as_of = as_of.unwrap_or_else(Utc::now);
+            let expired = loyalty::expiry::expire_due(&db, as_of).await?;
+            println!(
+                "expired {} points in {} lots of {} customers as of {}",
+                expired.points,
+                expired.lots,
+                expired.customers,
+                as_of.to_rfc3339()
+            );
+            Ok(())
         }
         Command::Keys { action } => {
             let settings = settings(cli.database, None)?;

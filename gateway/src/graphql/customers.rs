@@ -133,6 +133,20 @@ impl Customer {
             repurchases_last_365_days: (activity.orders_last_365_days - 1).max(0),
         })
     }
+    /// Loyalty points: balance, what expires soon, and the ledger.
+    async fn points(&self) -> crate::graphql::loyalty::CustomerPoints {
+        crate::graphql::loyalty::CustomerPoints {
+            customer_id: self.0.id,
+        }
+    }
+    /// The membership level the customer holds, retention included; null before
+    /// the level slot classified them.
+    async fn level(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::loyalty::CustomerLevel>> {
+        crate::graphql::loyalty::customer_level(ctx, self.0.id).await
+    }
     /// The customer's orders, newest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn orders(

@@ -10,6 +10,7 @@ use crate::error::ServiceError;
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const CONFLICT: &str = "CONFLICT";
+pub const INSUFFICIENT_POINTS: &str = "INSUFFICIENT_POINTS";
 pub const PLUGIN_FAILED: &str = "PLUGIN_FAILED";
 pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
 pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
@@ -27,6 +28,15 @@ impl ErrorExtensions for ServiceError {
                     e.set("code", CONFLICT);
                     e.set("field", field.as_str());
                 }),
+            ServiceError::InsufficientPoints {
+                available,
+                requested,
+            } => Error::new(self.to_string()).extend_with(|_, e| {
+                e.set("code", INSUFFICIENT_POINTS);
+                e.set("field", "points");
+                e.set("available", *available);
+                e.set("requested", *requested);
+            }),
             ServiceError::NotFound { .. } => {
                 Error::new(self.to_string()).extend_with(|_, e| e.set("code", NOT_FOUND))
             }

@@ -10,18 +10,20 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::Utc;
 use retain_schema::{
-    campaign, customer, feedback, interaction, order, order_item, plugin, product,
+    campaign, customer, feedback, interaction, order, order_item, plugin, points_entry, product,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
 };
 
+use crate::config::Settings;
 use crate::error::ServiceError;
 use crate::paging::{Page, PageRequest, SortKey, fetch_child_pages};
+use crate::services::loyalty::levels::Level;
 use crate::services::profile::{self, Activity};
 use crate::services::segmentation::{self, Membership};
-use crate::services::{customers, orders};
+use crate::services::{customers, loyalty, orders};
 
 pub type LoadError = Arc<ServiceError>;
 
@@ -172,6 +174,52 @@ impl Loader<i64> for ActivityOfCustomer {
     }
 }
 
+/// Customers' unexpired points, keyed by (customer, days): all of them with no
+/// days, else those expiring within that many days.
+pub struct PointsOfCustomer(DatabaseConnection);
+
+impl Loader<(i64, Option<u32>)> for PointsOfCustomer {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(i64, Option<u32>)],
+    ) -> Result<HashMap<(i64, Option<u32>), i64>, LoadError> {
+        let now = Utc::now();
+        let mut by_days: HashMap<Option<u32>, Vec<i64>> = HashMap::new();
+        for (customer, days) in keys {
+            by_days.entry(*days).or_default().push(*customer);
+        }
+        let mut found = HashMap::with_capacity(keys.len());
+        for (days, customers) in by_days {
+            let until = days.map(|d| now + chrono::Duration::days(i64::from(d)));
+            let points = loyalty::unexpired_points(&self.0, &customers, now, until)
+                .await
+                .map_err(Arc::new)?;
+            found.extend(points.into_iter().map(|(c, p)| ((c, days), p)));
+        }
+        Ok(found)
+    }
+}
+
+/// Customers' effective membership levels.
+pub struct LevelOfCustomer {
+    db: DatabaseConnection,
+    settings: Arc<Settings>,
+}
+
+impl Loader<i64> for LevelOfCustomer {
+    type Value = Level;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Level>, LoadError> {
+        loyalty::levels::effective(&self.db, &self.settings.loyalty, keys, Utc::now())
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 /// Customers' segments, keyed by (slot, customer).
 pub struct SegmentOfCustomer(DatabaseConnection);
 
@@ -220,6 +268,10 @@ pub struct Loaders {
     pub items: Batched<ItemsOfOrder>,
     pub activity: Batched<ActivityOfCustomer>,
     pub segments: Batched<SegmentOfCustomer>,
+    pub points: Batched<PointsOfCustomer>,
+    pub levels: Batched<LevelOfCustomer>,
+    pub ledger_of_customer: Batched<ChildPages<points_entry::Entity>>,
+    pub ledger_counts: Batched<ChildCounts<points_entry::Entity>>,
     pub orders_of_customer: Batched<ChildPages<order::Entity>>,
     pub order_counts: Batched<ChildCounts<order::Entity>>,
     pub interactions_of_customer: Batched<ChildPages<interaction::Entity>>,
@@ -229,7 +281,8 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, batch_window: Duration) -> Self {
+    pub fn new(db: &DatabaseConnection, settings: &Arc<Settings>) -> Self {
+        let batch_window = Duration::from_millis(settings.limits.batch_window_ms);
         fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
             inner: T,
             window: Duration,
@@ -284,6 +337,30 @@ impl Loaders {
             items: loader(ItemsOfOrder(db.clone()), batch_window),
             activity: loader(ActivityOfCustomer(db.clone()), batch_window),
             segments: loader(SegmentOfCustomer(db.clone()), batch_window),
+            points: loader(PointsOfCustomer(db.clone()), batch_window),
+            levels: loader(
+                LevelOfCustomer {
+                    db: db.clone(),
+                    settings: settings.clone(),
+                },
+                batch_window,
+            ),
+            ledger_of_customer: loader(
+                ChildPages {
+                    db: db.clone(),
+                    parent_column: points_entry::Column::CustomerId,
+                    parent_of: |m: &points_entry::Model| m.customer_id,
+                    sort: crate::graphql::loyalty::newest_first(),
+                },
+                batch_window,
+            ),
+            ledger_counts: loader(
+                ChildCounts::<points_entry::Entity> {
+                    db: db.clone(),
+                    parent_column: points_entry::Column::CustomerId,
+                },
+                batch_window,
+            ),
             orders_of_customer: loader(
                 ChildPages {
                     db: db.clone(),
@@ -349,6 +426,10 @@ impl Loaders {
         self.items.clear::<i64>();
         self.activity.clear::<i64>();
         self.segments.clear::<(String, i64)>();
+        self.points.clear::<(i64, Option<u32>)>();
+        self.levels.clear::<i64>();
+        self.ledger_of_customer.clear::<(i64, PageRequest)>();
+        self.ledger_counts.clear::<i64>();
         self.orders_of_customer.clear::<(i64, PageRequest)>();
         self.order_counts.clear::<i64>();
         self.interactions_of_customer.clear::<(i64, PageRequest)>();

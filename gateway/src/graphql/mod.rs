@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod filters;
 pub mod ids;
 pub mod loaders;
+pub mod loyalty;
 pub mod messages;
 pub mod node;
 pub mod orders;
@@ -46,6 +47,7 @@ pub struct MutationRoot(
     customers::CustomerMutation,
     catalog::ProductMutation,
     orders::OrderMutation,
+    loyalty::LoyaltyMutation,
     campaigns::CampaignMutation,
     messages::MessageMutation,
     feedback::FeedbackMutation,

@@ -350,7 +350,8 @@ impl OrderMutation {
     }
 
     /// Moves an order along its lifecycle: PLACED → PAID → SHIPPED → DELIVERED, or
-    /// CANCELLED / REFUNDED. Other moves are refused with CONFLICT.
+    /// CANCELLED / REFUNDED. Other moves are refused with CONFLICT. Paying earns
+    /// the customer's loyalty points; refunding or cancelling takes them back.
     async fn update_order_status(
         &self,
         ctx: &Context<'_>,
@@ -359,7 +360,7 @@ impl OrderMutation {
     ) -> Result<Order> {
         let id = ids::decode("id", &id, NodeKind::Order).gql()?;
         let app = app_context(ctx);
-        let order = orders::transition(&app.db, id, status, Utc::now())
+        let order = orders::transition(&app.db, &app.settings.loyalty, id, status, Utc::now())
             .await
             .gql()?;
         app.events.publish(OrderEvent {

@@ -48,7 +48,7 @@ impl CustomerSegment {
 
 /// The label the slot's plugins give `key` — the active version's, else an
 /// experiment variant's — or the key itself.
-fn segment_label(ctx: &Context<'_>, slot: &str, key: &str) -> String {
+pub(crate) fn segment_label(ctx: &Context<'_>, slot: &str, key: &str) -> String {
     app_context(ctx)
         .slots
         .binding(slot)

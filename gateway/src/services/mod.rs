@@ -11,6 +11,7 @@ pub mod events;
 pub mod experiments;
 pub mod feedback;
 pub mod interactions;
+pub mod loyalty;
 pub mod orders;
 pub mod profile;
 pub mod recommendations;

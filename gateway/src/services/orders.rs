@@ -11,8 +11,9 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 
+use crate::config::LoyaltySettings;
 use crate::error::{ServiceError, ServiceResult};
-use crate::services::{customers, validate};
+use crate::services::{customers, loyalty, validate};
 
 /// Most lines one order may have.
 const MAX_LINES: usize = 100;
@@ -350,13 +351,19 @@ async fn replay<C: ConnectionTrait>(
     }))
 }
 
-/// Moves order `id` to `status`, refusing transitions the lifecycle does not allow.
-pub async fn transition<C: ConnectionTrait>(
+/// Moves order `id` to `status`, refusing transitions the lifecycle does not
+/// allow; paying earns the customer's points and refunding takes them back, in
+/// the same transaction.
+pub async fn transition<C>(
     db: &C,
+    loyalty_settings: &LoyaltySettings,
     id: i64,
     status: OrderStatus,
     now: DateTime<Utc>,
-) -> ServiceResult<order::Model> {
+) -> ServiceResult<order::Model>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let current = find(db, id).await?;
     if !can_transition(current.status, status) {
         return Err(ServiceError::conflict(
@@ -373,13 +380,14 @@ pub async fn transition<C: ConnectionTrait>(
     model.status = Set(status);
     stamp(&mut model, status, now);
     model.updated_at = Set(now);
+    let txn = db.begin().await?;
     // Only update if nobody moved the order meanwhile, so two racing transitions
-    // cannot both succeed.
+    // cannot both succeed (nor earn twice).
     let updated = order::Entity::update_many()
         .set(model)
         .filter(order::Column::Id.eq(id))
         .filter(order::Column::Status.eq(previous))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if updated.rows_affected == 0 {
         return Err(ServiceError::conflict(
@@ -387,7 +395,10 @@ pub async fn transition<C: ConnectionTrait>(
             "the order changed meanwhile; read it again",
         ));
     }
-    find(db, id).await
+    let order = find(&txn, id).await?;
+    loyalty::orders::on_status_change(&txn, loyalty_settings, &order, now).await?;
+    txn.commit().await?;
+    Ok(order)
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ struct InteractionCount {
 
 /// `CAST(SUM(expr) AS BIGINT)`: SUM over BIGINT is NUMERIC on PostgreSQL, so cast
 /// back and both backends decode an i64.
-fn sum_as_bigint(expr: impl Into<Expr>) -> Expr {
+pub fn sum_as_bigint(expr: impl Into<Expr>) -> Expr {
     Func::cast_as(Func::sum(expr.into()), Alias::new("BIGINT")).into()
 }
 

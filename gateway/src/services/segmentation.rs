@@ -26,7 +26,7 @@ use crate::plugins::v1::types::ProfileBatch;
 use crate::services::experiments;
 use crate::services::experiments::exposures::{self, Exposure};
 use crate::services::experiments::live::{self, LiveExperiment, Subject};
-use crate::services::{customers, profile};
+use crate::services::{customers, loyalty, profile};
 
 /// Memberships written per INSERT: four values each stays far below both
 /// backends' bind-parameter limits.
@@ -119,6 +119,7 @@ pub async fn features_of(
     let ids: Vec<i64> = customers.iter().map(|c| c.id).collect();
     let mut activity = profile::activity_of(db, &ids, now).await?;
     let mut tags = customers::tags_of(db, &ids).await?;
+    let points = loyalty::unexpired_points(db, &ids, now, None).await?;
     let days = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX - 1);
     let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
     Ok(customers
@@ -134,8 +135,7 @@ pub async fn features_of(
                 average_order_value: a.average_order_value_minor(),
                 interactions_30d: count(a.interactions_last_30_days),
                 days_since_signup: days((now - c.signup_at).num_days()),
-                // Loyalty points arrive with the retention programme.
-                points_balance: 0,
+                points_balance: points.get(&c.id).copied().unwrap_or(0),
                 days_between_orders: a.days_between_orders().map(days),
                 birthday_month: c.birthday.map(|b| b.month() as u8),
                 tags: tags.remove(&c.id).unwrap_or_default(),
@@ -480,6 +480,10 @@ async fn publish_run(
         .filter(slot::Column::Name.eq(slot_name))
         .exec(&txn)
         .await?;
+    let loyalty_settings = &ctx.settings.loyalty;
+    if slot_name == loyalty_settings.level_slot {
+        loyalty::levels::retain_after_run(&txn, loyalty_settings, run_id, now).await?;
+    }
     txn.commit().await?;
     if let Some(previous) = previous {
         segment_membership::Entity::delete_many()
@@ -572,14 +576,23 @@ pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()>
             segment_change::ActiveModel {
                 slot: Set(binding.slot.clone()),
                 customer_id: Set(customer_id),
-                from_segment: Set(from),
-                to_segment: Set(Some(segment)),
+                from_segment: Set(from.clone()),
+                to_segment: Set(Some(segment.clone())),
                 run_id: Set(None),
                 changed_at: Set(now),
                 ..Default::default()
             }
             .insert(&txn)
             .await?;
+            let loyalty_settings = &ctx.settings.loyalty;
+            if binding.slot == loyalty_settings.level_slot {
+                let moved = loyalty::levels::Move {
+                    customer_id,
+                    from,
+                    to: Some(segment),
+                };
+                loyalty::levels::retain_demoted(&txn, loyalty_settings, &[moved], now).await?;
+            }
         }
         txn.commit().await?;
     }

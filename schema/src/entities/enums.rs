@@ -460,3 +460,37 @@ pub enum MessageEvent {
     Opened,
     Clicked,
 }
+
+/// What a points ledger entry records. Earns and positive adjustments are
+/// credits (lots, consumed oldest first); the others are debits.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PointsEntryKind {
+    /// Points earned by a paid order.
+    Earn,
+    /// An earn taken back because its order was refunded.
+    Reverse,
+    /// Points spent by the customer.
+    Redeem,
+    /// Points that reached their expiry date unspent.
+    Expire,
+    /// A manual correction by an operator, either way.
+    Adjust,
+}

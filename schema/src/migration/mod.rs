@@ -18,6 +18,7 @@ mod m20261201_000013_add_complaint_sla;
 mod m20261201_000014_create_segment_run_counts;
 mod m20261201_000015_create_clv_models;
 mod m20261201_000016_create_campaign_messages;
+mod m20261201_000020_create_loyalty;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_create_segment_run_counts::Migration),
             Box::new(m20261201_000015_create_clv_models::Migration),
             Box::new(m20261201_000016_create_campaign_messages::Migration),
+            Box::new(m20261201_000020_create_loyalty::Migration),
         ]
     }
 }
