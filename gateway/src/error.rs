@@ -13,6 +13,9 @@ pub enum ServiceError {
     /// The request clashes with what is stored (a duplicate key, an illegal transition).
     #[error("{field}: {reason}")]
     Conflict { field: String, reason: String },
+    /// A rule file that does not parse or check, with every error and its place.
+    #[error("source: {0}")]
+    Rules(retain_rules::RuleErrors),
     /// A strategy plugin failed where no fallback applies (a segmentation run).
     #[error("plugin {plugin} {reason}")]
     Plugin { plugin: String, reason: String },

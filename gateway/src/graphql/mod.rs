@@ -18,6 +18,7 @@ pub mod orders;
 pub mod pages;
 pub mod plugins;
 pub mod prefetch;
+pub mod rules;
 pub mod segments;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -50,6 +51,7 @@ pub struct MutationRoot(
     messages::MessageMutation,
     feedback::FeedbackMutation,
     plugins::PluginMutation,
+    rules::RulesMutation,
     segments::SegmentMutation,
     experiments::ExperimentMutation,
     analytics::AnalyticsMutation,

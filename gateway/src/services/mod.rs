@@ -14,6 +14,7 @@ pub mod interactions;
 pub mod orders;
 pub mod profile;
 pub mod recommendations;
+pub mod rules;
 pub mod segmentation;
 pub mod shadow;
 pub mod validate;

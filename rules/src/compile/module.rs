@@ -39,12 +39,14 @@ pub fn core_module(rules: &RuleSet) -> Vec<u8> {
     let heap_start = data.end();
 
     let mut types = TypeSection::new();
+    // Types: realloc, describe, classify, and (i32, i32) -> i32 for the helpers.
     types.ty().function([ValType::I32; 4], [ValType::I32]);
     types.ty().function([], [ValType::I32]);
     types.ty().function([ValType::I32], [ValType::I32]);
     types.ty().function([ValType::I32; 2], [ValType::I32]);
     let mut functions = FunctionSection::new();
-    for ty in [0, 1, 2, 0, 3, 3] {
+    // In the order of the function indexes above.
+    for ty in [0, 1, 2, 3, 3, 3] {
         functions.function(ty);
     }
     let mut memories = MemorySection::new();
@@ -168,6 +170,7 @@ fn realloc() -> Function {
     let mut f = Body::new(4);
     let ptr = f.local(ValType::I32);
     let end = f.local(ValType::I32);
+    let missing = f.local(ValType::I32);
     let mut i = f.ins();
     // Shrinking or keeping the size reuses the block.
     i.local_get(new_size)
@@ -196,7 +199,9 @@ fn realloc() -> Function {
         .if_(BlockType::Empty)
         .unreachable()
         .end();
-    // Grow by the pages missing past the end of memory.
+    // Past the end of memory: double it (the host lowers a dozen lists, one
+    // allocation each, so growing by the missing pages alone would grow a dozen
+    // times), or grow by just the missing pages when doubling hits the cap.
     i.local_get(end)
         .memory_size(0)
         .i32_const(PAGE)
@@ -212,11 +217,23 @@ fn realloc() -> Function {
         .i32_add()
         .i32_const(16)
         .i32_shr_u()
+        .local_tee(missing)
+        .memory_size(0)
+        .local_get(missing)
+        .memory_size(0)
+        .i32_gt_u()
+        .select()
+        .memory_grow(0)
+        .i32_const(-1)
+        .i32_eq()
+        .if_(BlockType::Empty)
+        .local_get(missing)
         .memory_grow(0)
         .i32_const(-1)
         .i32_eq()
         .if_(BlockType::Empty)
         .unreachable()
+        .end()
         .end()
         .end();
     i.local_get(end).global_set(HEAP);
