@@ -11,7 +11,9 @@ use retain_gateway::plugins::batch::{BatchBuilder, ProfileFeatures};
 use retain_gateway::plugins::v1::types::ProfileBatch;
 use retain_gateway::plugins::{LoadedPlugin, PluginEngine};
 use retain_rules::{NEVER, Profile, RuleSet};
-use retain_tests::shop::{ACTIVATE, RUN, activate, bundled, customer, paid_order, product, publish, segment};
+use retain_tests::shop::{
+    ACTIVATE, RUN, activate, bundled, customer, paid_order, product, publish, segment,
+};
 use retain_tests::{Backend, TestGateway, on_both_backends};
 use serde_json::json;
 
@@ -75,7 +77,10 @@ fn classify(plugin: &LoadedPlugin, profiles: &[Profile]) -> Vec<(String, f32)> {
                 .into_iter()
                 .zip(answer.scores)
                 .map(|(segment, score)| {
-                    (plugin.info.segments[usize::from(segment)].key.clone(), score)
+                    (
+                        plugin.info.segments[usize::from(segment)].key.clone(),
+                        score,
+                    )
                 })
                 .collect::<Vec<_>>()
         })
@@ -121,7 +126,8 @@ fn the_rfm_rules_match_the_rust_plugin_on_100_000_profiles() {
     let rules = classify(&compiled(RFM_RULES), &profiles);
     let rust = classify(&load(bundled("tier")), &profiles);
     let mut per_tier = std::collections::BTreeMap::<&str, usize>::new();
-    for (i, ((rule_key, rule_score), (rust_key, rust_score))) in rules.iter().zip(&rust).enumerate() {
+    for (i, ((rule_key, rule_score), (rust_key, rust_score))) in rules.iter().zip(&rust).enumerate()
+    {
         assert_eq!(rule_key, rust_key, "customer {i}: {:?}", profiles[i]);
         assert!(
             (rule_score - rust_score).abs() <= 1e-6,
@@ -138,16 +144,34 @@ fn the_rfm_rules_match_the_rust_plugin_on_100_000_profiles() {
 #[test]
 fn compiled_rules_describe_themselves_with_their_source() {
     let plugin = compiled(RFM_RULES);
-    assert_eq!((plugin.name.as_str(), plugin.version.as_str()), ("rfm-tiers-rules", "1.0.0"));
-    assert_eq!(retain_rules::source_in(&plugin.description), Some(RFM_RULES));
-    let keys: Vec<_> = plugin.info.segments.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(
+        (plugin.name.as_str(), plugin.version.as_str()),
+        ("rfm-tiers-rules", "1.0.0")
+    );
+    assert_eq!(
+        retain_rules::source_in(&plugin.description),
+        Some(RFM_RULES)
+    );
+    let keys: Vec<_> = plugin
+        .info
+        .segments
+        .iter()
+        .map(|s| s.key.as_str())
+        .collect();
     assert_eq!(keys, ["dormant", "core-loyal", "potential", "basic"]);
     assert_eq!(plugin.info.segments[1].label, "Core loyal");
     assert_eq!(
         plugin.info.features,
-        ["Feature::DaysSinceLastOrder", "Feature::Orders365d", "Feature::Spend365d", "Feature::Interactions30d"]
+        [
+            "Feature::DaysSinceLastOrder",
+            "Feature::Orders365d",
+            "Feature::Spend365d",
+            "Feature::Interactions30d"
+        ]
     );
-    plugin.smoke_call("{}").expect("the publish-time smoke call passes");
+    plugin
+        .smoke_call("{}")
+        .expect("the publish-time smoke call passes");
 }
 
 #[test]
@@ -173,7 +197,10 @@ fn compiled_rules_refuse_a_config_and_malformed_batches() {
     );
 
     let tagged = compiled("plugin t 1\nsegment fit\n  when has tag \"fitness\"\ndefault rest");
-    let mut bad_offsets = batch(&[Profile { tags: vec!["fitness".into()], ..Profile::default() }]);
+    let mut bad_offsets = batch(&[Profile {
+        tags: vec!["fitness".into()],
+        ..Profile::default()
+    }]);
     bad_offsets.tag_offsets[1] = 5;
     assert_eq!(
         tagged.classify("{}", &bad_offsets).unwrap_err().to_string(),
@@ -191,7 +218,16 @@ fn literal(name: &'static str) -> BoxedStrategy<(i64, String)> {
     match name {
         "days-since-last-order" | "days-since-signup" | "days-between-orders" => {
             (0..400_i64, any::<bool>())
-                .prop_map(|(d, unit)| (d, if unit { format!("{d} days") } else { d.to_string() }))
+                .prop_map(|(d, unit)| {
+                    (
+                        d,
+                        if unit {
+                            format!("{d} days")
+                        } else {
+                            d.to_string()
+                        },
+                    )
+                })
                 .boxed()
         }
         "spend-365d" | "lifetime-spend" | "average-order-value" => prop_oneof![
@@ -211,7 +247,11 @@ fn literal(name: &'static str) -> BoxedStrategy<(i64, String)> {
 }
 
 fn feature_name() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(retain_rules::features::Feature::ALL.map(|f| f.name()).to_vec())
+    prop::sample::select(
+        retain_rules::features::Feature::ALL
+            .map(|f| f.name())
+            .to_vec(),
+    )
 }
 
 fn test_text() -> BoxedStrategy<String> {
@@ -253,7 +293,8 @@ fn score_text() -> impl Strategy<Value = String> {
             (inner.clone(), op, inner.clone()).prop_map(|(a, op, b)| format!("({a} {op} {b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("min({a}, {b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("max({a}, -{b})")),
-            (inner.clone(), inner.clone(), inner).prop_map(|(x, a, b)| format!("clamp({x}, {a}, {b})")),
+            (inner.clone(), inner.clone(), inner)
+                .prop_map(|(x, a, b)| format!("clamp({x}, {a}, {b})")),
         ]
     })
 }
@@ -285,7 +326,10 @@ fn profile() -> impl Strategy<Value = Profile> {
     (
         (days(), 0..8_u32, money(), 0..8_u32, money(), money()),
         (0..8_u32, days(), -50_000..500_000_i64, days(), 0..=12_u8),
-        prop::collection::vec(prop::sample::select(vec!["fitness", "office", "mother-and-baby", "vip", "other"]), 0..3),
+        prop::collection::vec(
+            prop::sample::select(vec!["fitness", "office", "mother-and-baby", "vip", "other"]),
+            0..3,
+        ),
     )
         .prop_map(|(a, b, tags)| Profile {
             days_since_last_order: a.0,
@@ -360,7 +404,10 @@ async fn rules_are_published_previewed_activated_and_served(backend: Backend) {
 
     // The RFM rules agree with the plugin they restate.
     let preview = gw
-        .query(PREVIEW_RULES, json!({ "slot": "tier", "source": RFM_RULES }))
+        .query(
+            PREVIEW_RULES,
+            json!({ "slot": "tier", "source": RFM_RULES }),
+        )
         .await["previewRules"]
         .clone();
     assert_eq!(preview["customers"], 3, "{preview:#}");
@@ -369,7 +416,10 @@ async fn rules_are_published_previewed_activated_and_served(backend: Backend) {
 
     // Other rules: the preview shows where customers would move.
     let preview = gw
-        .query(PREVIEW_RULES, json!({ "slot": "tier", "source": FITNESS_RULES }))
+        .query(
+            PREVIEW_RULES,
+            json!({ "slot": "tier", "source": FITNESS_RULES }),
+        )
         .await["previewRules"]
         .clone();
     let mut transitions = preview["transitions"].as_array().unwrap().clone();
@@ -385,7 +435,10 @@ async fn rules_are_published_previewed_activated_and_served(backend: Backend) {
     );
 
     let published = gw
-        .query(PUBLISH_RULES, json!({ "slot": "tier", "source": FITNESS_RULES }))
+        .query(
+            PUBLISH_RULES,
+            json!({ "slot": "tier", "source": FITNESS_RULES }),
+        )
         .await["publishRules"]
         .clone();
     assert_eq!(published["alreadyPublished"], false);
@@ -405,7 +458,11 @@ async fn rules_are_published_previewed_activated_and_served(backend: Backend) {
     let run = gw.query(RUN, json!({ "slot": "tier" })).await["runSegmentation"].clone();
     assert_eq!(run["status"], "COMPLETED", "{run:#}");
     assert_eq!(run["plugin"]["name"], "fitness-focus");
-    let expected = [(&fit, "fit-spenders", 0.6), (&once, "recent", 0.06), (&browser, "others", 0.0)];
+    let expected = [
+        (&fit, "fit-spenders", 0.6),
+        (&once, "recent", 0.06),
+        (&browser, "others", 0.0),
+    ];
     for (customer, key, score) in expected {
         let served = segment(&gw, customer, "tier").await;
         assert_eq!(served["key"], key, "{served:#}");
@@ -415,7 +472,10 @@ async fn rules_are_published_previewed_activated_and_served(backend: Backend) {
 
     // Publishing the same file again stores nothing new.
     let again = gw
-        .query(PUBLISH_RULES, json!({ "slot": "tier", "source": FITNESS_RULES }))
+        .query(
+            PUBLISH_RULES,
+            json!({ "slot": "tier", "source": FITNESS_RULES }),
+        )
         .await;
     assert_eq!(again["publishRules"]["alreadyPublished"], true);
 }
@@ -426,10 +486,18 @@ async fn broken_rules_are_refused_with_every_error_located(backend: Backend) {
     activate(&gw, "tier", &rfm, json!({})).await;
     let source = "plugin broken 1.0.0\nsegment a\n  when spend-356d > 1\nsegment b\n  when orders-365d > 2 days\n";
     for mutation in [PUBLISH_RULES, PREVIEW_RULES] {
-        let error = gw.error(mutation, json!({ "slot": "tier", "source": source })).await;
+        let error = gw
+            .error(mutation, json!({ "slot": "tier", "source": source }))
+            .await;
         assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
         assert_eq!(error["extensions"]["field"], "source");
-        assert_eq!((error["extensions"]["line"].clone(), error["extensions"]["column"].clone()), (json!(3), json!(8)));
+        assert_eq!(
+            (
+                error["extensions"]["line"].clone(),
+                error["extensions"]["column"].clone()
+            ),
+            (json!(3), json!(8))
+        );
         assert_eq!(
             error["extensions"]["errors"],
             json!([
@@ -439,7 +507,10 @@ async fn broken_rules_are_refused_with_every_error_located(backend: Backend) {
             ])
         );
         assert!(
-            error["message"].as_str().unwrap().starts_with("source: line 3, column 8: unknown feature `spend-356d`"),
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("source: line 3, column 8: unknown feature `spend-356d`"),
             "{error:#}"
         );
     }
@@ -447,9 +518,15 @@ async fn broken_rules_are_refused_with_every_error_located(backend: Backend) {
     let recs = publish(&gw, bundled("recs.home")).await;
     activate(&gw, "recs.home", &recs, json!({})).await;
     let error = gw
-        .error(PUBLISH_RULES, json!({ "slot": "recs.home", "source": RFM_RULES }))
+        .error(
+            PUBLISH_RULES,
+            json!({ "slot": "recs.home", "source": RFM_RULES }),
+        )
         .await;
-    assert_eq!(error["message"], "slot: recs.home holds recommenders, not segmenters");
+    assert_eq!(
+        error["message"],
+        "slot: recs.home holds recommenders, not segmenters"
+    );
 }
 
 on_both_backends!(

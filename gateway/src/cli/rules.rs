@@ -75,8 +75,18 @@ fn located(file: &Path, err: ServiceError) -> anyhow::Error {
         .0
         .iter()
         .map(|e| {
-            let hint = e.hint.as_ref().map(|h| format!(" (hint: {h})")).unwrap_or_default();
-            format!("{}:{}:{}: {}{hint}", file.display(), e.line, e.column, e.message)
+            let hint = e
+                .hint
+                .as_ref()
+                .map(|h| format!(" (hint: {h})"))
+                .unwrap_or_default();
+            format!(
+                "{}:{}:{}: {}{hint}",
+                file.display(),
+                e.line,
+                e.column,
+                e.message
+            )
         })
         .collect();
     anyhow::anyhow!(
@@ -98,8 +108,16 @@ fn check(file: &Path) -> anyhow::Result<()> {
         rules.version,
         keys.len(),
         keys.join(", "),
-        if features.is_empty() { "no features".into() } else { features.join(", ") },
-        if rules.tags().is_empty() { String::new() } else { format!(" and tags {}", rules.tags().join(", ")) },
+        if features.is_empty() {
+            "no features".into()
+        } else {
+            features.join(", ")
+        },
+        if rules.tags().is_empty() {
+            String::new()
+        } else {
+            format!(" and tags {}", rules.tags().join(", "))
+        },
     );
     Ok(())
 }
@@ -107,8 +125,7 @@ fn check(file: &Path) -> anyhow::Result<()> {
 fn compile(file: &Path, output: &Path) -> anyhow::Result<()> {
     let rules = parse(file)?;
     let component = rules.compile()?;
-    std::fs::write(output, &component)
-        .with_context(|| format!("writing {}", output.display()))?;
+    std::fs::write(output, &component).with_context(|| format!("writing {}", output.display()))?;
     println!(
         "compiled {} {} into {} ({} bytes)",
         rules.name,

@@ -28,25 +28,27 @@ impl ErrorExtensions for ServiceError {
                     e.set("field", field.as_str());
                 }),
             ServiceError::Rules(errors) => {
-                let located = serde_json::json!(errors
+                let located: Vec<serde_json::Value> = errors
                     .0
                     .iter()
-                    .map(|e| serde_json::json!({
-                        "line": e.line,
-                        "column": e.column,
-                        "message": e.message,
-                        "hint": e.hint,
-                    }))
-                    .collect::<Vec<_>>());
+                    .map(|e| {
+                        serde_json::json!({
+                            "line": e.line,
+                            "column": e.column,
+                            "message": e.message,
+                            "hint": e.hint,
+                        })
+                    })
+                    .collect();
+                let located = async_graphql::Value::from_json(located.into())
+                    .expect("numbers and strings convert");
                 let first = &errors.0[0];
                 Error::new(format!("source: {errors}")).extend_with(|_, e| {
                     e.set("code", BAD_USER_INPUT);
                     e.set("field", "source");
                     e.set("line", first.line as u64);
                     e.set("column", first.column as u64);
-                    if let Ok(located) = async_graphql::Value::from_json(located.clone()) {
-                        e.set("errors", located);
-                    }
+                    e.set("errors", located.clone());
                 })
             }
             ServiceError::NotFound { .. } => {

@@ -2,17 +2,15 @@
 //! component, published through the registry's ordinary validation, and
 //! previewed against a slot with the shadow comparison before anything is stored.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use retain_rules::RuleSet;
 
 use crate::app::AppContext;
 use crate::auth::Principal;
 use crate::error::{ServiceError, ServiceResult};
+use crate::plugins::LoadedPlugin;
 use crate::plugins::registry::{self, Published};
 use crate::plugins::slots::Version;
-use crate::plugins::LoadedPlugin;
 use crate::services::segmentation;
 use crate::services::shadow::{self, ShadowReport};
 
@@ -32,15 +30,17 @@ pub fn compile(source: &str) -> ServiceResult<(RuleSet, Vec<u8>)> {
     Ok((rules, component))
 }
 
-/// Compiles `source` and publishes it as a version meant for `slot`, which must
-/// exist and serve segmenters. Nothing is activated.
+/// Compiles `source` and publishes it as a version meant for `slot`, which may
+/// be new but must not serve recommenders. Nothing is activated.
 pub async fn publish(
     ctx: &AppContext,
     slot: &str,
     source: &str,
     actor: &Principal,
 ) -> ServiceResult<Published> {
-    segmentation::segmenter_binding(ctx, slot)?;
+    if ctx.slots.binding(slot).is_some() {
+        segmentation::segmenter_binding(ctx, slot)?;
+    }
     let (_, component) = compile(source)?;
     registry::publish(
         &ctx.db,
@@ -69,7 +69,7 @@ pub async fn preview(
         .map_err(|err| ServiceError::invalid(FIELD, err.to_string()))?;
     let candidate = Version {
         plugin_id: UNPUBLISHED,
-        plugin: Arc::clone(&plugin),
+        plugin,
         config: "{}".into(),
     };
     shadow::compare(ctx, slot, &candidate, progress).await
