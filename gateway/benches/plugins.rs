@@ -1,6 +1,8 @@
 //! Strategy plugins behind the component boundary: classification throughput of
 //! the bundled `rfm-tiers` over 1,000,000 profiles in wasm against the same crate
-//! compiled natively, and the cost of a fresh instance per call.
+//! compiled natively and against the same tiers written as rules
+//! (`rules/examples/rfm-tiers.rules`, compiled by the gateway), and the cost of a
+//! fresh instance per call.
 //!
 //! ```text
 //! cargo bench -p retain-gateway --bench plugins
@@ -86,15 +88,25 @@ fn native_batches(profiles: &[ProfileFeatures]) -> Vec<ProfileColumns> {
         .collect()
 }
 
-fn rfm_tiers() -> std::sync::Arc<LoadedPlugin> {
+fn engine() -> PluginEngine {
     let cache = std::env::temp_dir().join("retain-bench-plugin-cache");
-    let engine = PluginEngine::new(&PluginSettings::default(), &cache).expect("engine");
+    PluginEngine::new(&PluginSettings::default(), &cache).expect("engine")
+}
+
+fn rfm_tiers() -> std::sync::Arc<LoadedPlugin> {
     let component = BUNDLED
         .iter()
         .find(|b| b.slot == "tier")
         .expect("rfm-tiers is bundled")
         .component;
-    LoadedPlugin::load(&engine, component).expect("rfm-tiers loads")
+    LoadedPlugin::load(&engine(), component).expect("rfm-tiers loads")
+}
+
+fn rfm_rules() -> std::sync::Arc<LoadedPlugin> {
+    let source = include_str!("../../rules/examples/rfm-tiers.rules");
+    let rules = retain_rules::RuleSet::parse(source).expect("the example parses");
+    let component = rules.compile().expect("the example compiles");
+    LoadedPlugin::load(&engine(), &component).expect("the rules load")
 }
 
 fn classification(c: &mut Criterion) {
@@ -102,6 +114,7 @@ fn classification(c: &mut Criterion) {
     let host = host_batches(&profiles);
     let native = native_batches(&profiles);
     let plugin = rfm_tiers();
+    let rules = rfm_rules();
 
     let mut group = c.benchmark_group("classify 1M profiles");
     group.sample_size(20);
@@ -110,6 +123,13 @@ fn classification(c: &mut Criterion) {
         b.iter(|| {
             for batch in &host {
                 black_box(plugin.classify("{}", batch).expect("classifies"));
+            }
+        })
+    });
+    group.bench_function("rfm-tiers as compiled rules", |b| {
+        b.iter(|| {
+            for batch in &host {
+                black_box(rules.classify("{}", batch).expect("classifies"));
             }
         })
     });

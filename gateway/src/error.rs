@@ -16,6 +16,9 @@ pub enum ServiceError {
     /// A points debit asked for more than the customer holds.
     #[error("points: insufficient balance: {available} available, {requested} requested")]
     InsufficientPoints { available: i64, requested: i64 },
+    /// A rule file that does not parse or check, with every error and its place.
+    #[error("source: {0}")]
+    Rules(retain_rules::RuleErrors),
     /// A strategy plugin failed where no fallback applies (a segmentation run).
     #[error("plugin {plugin} {reason}")]
     Plugin { plugin: String, reason: String },

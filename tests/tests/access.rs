@@ -108,6 +108,16 @@ const MUTATIONS: &[(&str, &str, &[&str])] = &[
         &["strategist", "admin"],
     ),
     (
+        "publishRules",
+        r#"publishRules(slot: "none", source: "") { alreadyPublished }"#,
+        &["strategist", "admin"],
+    ),
+    (
+        "previewRules",
+        r#"previewRules(slot: "none", source: "") { customers }"#,
+        &["strategist", "admin"],
+    ),
+    (
         "rollbackSlot",
         r#"rollbackSlot(slot: "none") { name }"#,
         &["strategist", "admin"],

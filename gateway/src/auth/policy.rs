@@ -70,6 +70,8 @@ fn mutation_permission(mutation: &str) -> Option<Permission> {
         | "createCampaign" | "updateCampaign" | "launchCampaign" | "recordMessageEvent"
         | "retryMessage" => Commerce,
         "publishPlugin"
+        | "publishRules"
+        | "previewRules"
         | "activatePlugin"
         | "rollbackSlot"
         | "runSegmentation"

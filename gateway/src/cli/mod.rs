@@ -1,8 +1,9 @@
-//! The `retain` command line: serve, migrate, seed, import, demo, plugin, segment,
-//! experiment, report, points, keys, schema.
+//! The `retain` command line: serve, migrate, seed, import, demo, plugin, rules,
+//! segment, experiment, report, points, keys, schema.
 
 mod experiment;
 mod report;
+mod rules;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,11 @@ pub enum Command {
     Plugin {
         #[command(subcommand)]
         action: PluginCommand,
+    },
+    /// Check, compile and preview rule files (see docs/rules.md).
+    Rules {
+        #[command(subcommand)]
+        action: rules::RulesCommand,
     },
     /// Segmentation runs.
     Segment {
@@ -588,6 +594,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(settings).await
         }
         Command::Plugin { action } => plugin_command(settings(cli.database, None)?, action).await,
+        Command::Rules { action } => rules::run(settings(cli.database, None)?, action).await,
         Command::Segment {
             action: SegmentCommand::Run { slot },
         } => {

@@ -37,6 +37,30 @@ impl ErrorExtensions for ServiceError {
                 e.set("available", *available);
                 e.set("requested", *requested);
             }),
+            ServiceError::Rules(errors) => {
+                let located: Vec<serde_json::Value> = errors
+                    .0
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "line": e.line,
+                            "column": e.column,
+                            "message": e.message,
+                            "hint": e.hint,
+                        })
+                    })
+                    .collect();
+                let located = async_graphql::Value::from_json(located.into())
+                    .expect("numbers and strings convert");
+                let first = &errors.0[0];
+                Error::new(format!("source: {errors}")).extend_with(|_, e| {
+                    e.set("code", BAD_USER_INPUT);
+                    e.set("field", "source");
+                    e.set("line", first.line as u64);
+                    e.set("column", first.column as u64);
+                    e.set("errors", located.clone());
+                })
+            }
             ServiceError::NotFound { .. } => {
                 Error::new(self.to_string()).extend_with(|_, e| e.set("code", NOT_FOUND))
             }

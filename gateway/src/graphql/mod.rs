@@ -19,6 +19,7 @@ pub mod orders;
 pub mod pages;
 pub mod plugins;
 pub mod prefetch;
+pub mod rules;
 pub mod segments;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -52,6 +53,7 @@ pub struct MutationRoot(
     messages::MessageMutation,
     feedback::FeedbackMutation,
     plugins::PluginMutation,
+    rules::RulesMutation,
     segments::SegmentMutation,
     experiments::ExperimentMutation,
     analytics::AnalyticsMutation,

@@ -65,6 +65,11 @@ impl Plugin {
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// The rule file a version compiled from rules was made of (it is in the
+    /// description too); null for plugins written in code.
+    async fn rules_source(&self) -> Option<&str> {
+        retain_rules::source_in(&self.0.description)
+    }
     async fn size_bytes(&self) -> i64 {
         self.0.size_bytes
     }
