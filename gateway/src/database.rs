@@ -6,7 +6,10 @@ use std::time::Duration;
 use anyhow::Context;
 use retain_schema::MigratorTrait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -54,6 +57,18 @@ pub async fn connect(
         });
     }
     Ok(db)
+}
+
+/// Begins a transaction that reads before it writes. On SQLite it takes the
+/// write lock at `BEGIN` (waiting up to the busy timeout): a deferred
+/// transaction that read first fails at once with "database is locked" when
+/// another connection committed a write meanwhile. PostgreSQL ignores the mode.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

@@ -71,7 +71,9 @@ pub fn router(state: AppState) -> Router {
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+            let span = tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id);
+            crate::telemetry::continue_trace(&span, request.headers());
+            span
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

@@ -901,6 +901,10 @@ impl Generator {
             refunded_at: timeline.refunded.map(at),
             updated_at: at(timeline.updated),
             idempotency_key: None,
+            refunded_minor: match timeline.status {
+                OrderStatus::Refunded => subtotal - discount,
+                _ => 0,
+            },
         });
     }
 

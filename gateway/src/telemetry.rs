@@ -6,10 +6,14 @@
 use std::io::IsTerminal;
 
 use anyhow::Context;
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider;
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -92,4 +96,15 @@ pub fn otlp_layer(
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
         .boxed();
     Ok((layer, provider))
+}
+
+/// Makes `span` a child of the caller's trace when the request carries a W3C
+/// `traceparent` header, so a frontend's trace continues through the gateway.
+pub fn continue_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    if !headers.contains_key("traceparent") {
+        return;
+    }
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    // Without an exporter there is no trace to continue; that is not an error.
+    let _ = span.set_parent(parent);
 }

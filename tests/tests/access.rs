@@ -68,6 +68,16 @@ const MUTATIONS: &[(&str, &str, &[&str])] = &[
         &["operator", "admin"],
     ),
     (
+        "refundOrder",
+        r#"refundOrder(input: { orderId: "x", amountMinor: 0 }) { replayed }"#,
+        &["operator", "admin"],
+    ),
+    (
+        "recordReferral",
+        r#"recordReferral(input: { campaignId: "x", referrerId: "x", referredId: "x" }) { id }"#,
+        &["operator", "admin"],
+    ),
+    (
         "redeemPoints",
         r#"redeemPoints(customerId: "x", points: 0, idempotencyKey: "") { replayed }"#,
         &["agent", "operator", "admin"],

@@ -430,7 +430,67 @@ async fn entering_a_segment_triggers_a_win_back(backend: Backend) {
     assert!(sent[0]["occasion"].as_str().unwrap().starts_with("change:"));
 }
 
+async fn balance(gw: &TestGateway, customer: &str) -> i64 {
+    gw.query(
+        "query($id: ID!) { customer(id: $id) { points { balance } } }",
+        json!({ "id": customer }),
+    )
+    .await["customer"]["points"]["balance"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn multiplier_offers_multiply_the_points_of_those_they_reached(backend: Backend) {
+    let receiver = WebhookReceiver::start().await;
+    let gw = TestGateway::start_with(backend, delivering(&receiver)).await;
+    let ann = customer(&gw, "ann", json!({ "email": true }), &["vip"]).await;
+    let bo = customer(&gw, "bo", json!({ "email": true }), &["office"]).await;
+    let cai = customer(&gw, "cai", json!({}), &["vip"]).await;
+    let lamp = product(&gw, "lamp", 10_000).await;
+    let id = campaign(
+        &gw,
+        json!({ "name": "Double points for VIPs", "kind": "MEMBER_EXCLUSIVE", "channels": ["EMAIL"],
+                "target": { "tagsAny": ["vip"] }, "offer": { "pointsMultiplierTenths": 20 } }),
+    )
+    .await;
+    gw.query(LAUNCH, json!({ "id": id })).await;
+    settled(&gw, &id).await;
+
+    // Ann was sent the offer: ×2. Bo was not targeted, Cai had no channel to
+    // hear of it: ×1.
+    for customer in [&ann, &bo, &cai] {
+        paid_order(&gw, customer, &[(&lamp, 1)]).await;
+    }
+    assert_eq!(balance(&gw, &ann).await, 200);
+    assert_eq!(balance(&gw, &bo).await, 100);
+    assert_eq!(balance(&gw, &cai).await, 100);
+    let reason = gw
+        .query(
+            "query($id: ID!) { customer(id: $id) { points { ledger(first: 1) { edges { node { reason } } } } } }",
+            json!({ "id": ann }),
+        )
+        .await["customer"]["points"]["ledger"]["edges"][0]["node"]["reason"]
+        .clone();
+    assert!(
+        reason
+            .as_str()
+            .unwrap()
+            .ends_with("(×2 from campaign Double points for VIPs)"),
+        "{reason}"
+    );
+
+    // Once the campaign is over, orders earn the usual rate again.
+    gw.query(
+        "mutation($id: ID!) { updateCampaign(id: $id, input: { status: COMPLETED }) { status } }",
+        json!({ "id": id }),
+    )
+    .await;
+    paid_order(&gw, &ann, &[(&lamp, 1)]).await;
+    assert_eq!(balance(&gw, &ann).await, 300);
+}
+
 on_both_backends!(
+    multiplier_offers_multiply_the_points_of_those_they_reached,
     a_launch_delivers_signed_messages_and_retries,
     the_frequency_cap_spans_campaigns,
     events_come_back_and_orders_are_attributed,

@@ -277,6 +277,193 @@ async fn refunds_take_back_what_their_order_earned(backend: Backend) {
     assert_eq!(ledger(&points(&gw, &cai).await).len(), 6);
 }
 
+const REFUND: &str = "mutation($input: RefundOrderInput!) { refundOrder(input: $input) { replayed refund { amount { minor } reason actor idempotencyKey } order { status refunded { minor } refundedAt refunds { amount { minor } } } } }";
+
+async fn partial_refunds_take_back_their_share_of_the_points(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let eve = customer(&gw, "eve", &[]).await;
+    let hundred = product(&gw, "hundred", 10_000).await;
+    // ¥300.00 earns 300 points.
+    let order = pay(&gw, &eve, &hundred, 3).await;
+    let refund = |amount: i64, key: &str| json!({ "input": { "orderId": order, "amountMinor": amount, "reason": "one cup broke", "idempotencyKey": key } });
+
+    // A third of the order: a third of its points.
+    let first = gw.query(REFUND, refund(10_000, "rf-1")).await["refundOrder"].clone();
+    assert_eq!(first["replayed"], false);
+    assert_eq!(first["refund"]["amount"]["minor"], 10_000);
+    assert_eq!(first["refund"]["reason"], "one cup broke");
+    assert!(
+        first["refund"]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("key:")
+    );
+    assert_eq!(first["order"]["status"], "PAID");
+    assert_eq!(first["order"]["refunded"]["minor"], 10_000);
+    assert!(first["order"]["refundedAt"].is_null());
+    let after = points(&gw, &eve).await;
+    let reversal = ledger(&after).pop().unwrap();
+    assert_eq!(reversal["kind"], "REVERSE");
+    assert_eq!(reversal["points"], -100);
+    assert_eq!(reversal["reference"], "refund:1");
+    assert!(
+        reversal["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("partly refunded (10000 of 30000 minor units)"),
+        "{reversal}"
+    );
+    assert_eq!(after["points"]["balance"], 200);
+
+    // A retry changes nothing; the key for another amount is refused.
+    let retried = gw.query(REFUND, refund(10_000, "rf-1")).await["refundOrder"].clone();
+    assert_eq!(retried["replayed"], true);
+    assert_eq!(balance(&gw, &eve).await, 200);
+    let reused = gw.error(REFUND, refund(5_000, "rf-1")).await;
+    assert_eq!(code(&reused), "CONFLICT");
+    assert_eq!(reused["extensions"]["field"], "idempotencyKey");
+
+    // More than is left to refund is refused, naming the field; nothing moves.
+    let too_much = gw.error(REFUND, refund(20_001, "rf-2")).await;
+    assert_eq!(code(&too_much), "BAD_USER_INPUT", "{too_much}");
+    assert_eq!(too_much["extensions"]["field"], "amountMinor");
+    assert!(
+        too_much["message"]
+            .as_str()
+            .unwrap()
+            .contains("left to refund (20000"),
+        "{too_much}"
+    );
+    let nothing = gw.error(REFUND, refund(0, "rf-3")).await;
+    assert_eq!(nothing["extensions"]["field"], "amountMinor");
+    assert_eq!(balance(&gw, &eve).await, 200);
+
+    // ¥50.00 more brings the refunded share to half: 150 points back in all.
+    gw.query(REFUND, refund(5_000, "rf-4")).await;
+    assert_eq!(balance(&gw, &eve).await, 150);
+    // The rest refunds the order: every point is back, none twice.
+    let last = gw.query(REFUND, refund(15_000, "rf-5")).await["refundOrder"].clone();
+    assert_eq!(last["order"]["status"], "REFUNDED");
+    assert_eq!(last["order"]["refunded"]["minor"], 30_000);
+    assert!(last["order"]["refundedAt"].is_string());
+    assert_eq!(
+        last["order"]["refunds"],
+        json!([{ "amount": { "minor": 10_000 } }, { "amount": { "minor": 5_000 } }, { "amount": { "minor": 15_000 } }])
+    );
+    let after = points(&gw, &eve).await;
+    let reversed: Vec<i64> = ledger(&after)
+        .iter()
+        .filter(|e| e["kind"] == "REVERSE")
+        .map(|e| e["points"].as_i64().unwrap())
+        .collect();
+    assert_eq!(reversed, [-100, -50, -150]);
+    assert_eq!(after["points"]["balance"], 0);
+    assert_eq!(stored(&gw, &eve).await, (0, 0));
+    let refunded = gw.error(REFUND, refund(1, "rf-6")).await;
+    assert_eq!(code(&refunded), "CONFLICT");
+    assert_eq!(refunded["extensions"]["field"], "orderId");
+}
+
+const RECORD_REFERRAL: &str = "mutation($input: RecordReferralInput!) { recordReferral(input: $input) { id rewardedAt referrer { externalId } referred { externalId } campaign { name } } }";
+const REFERRAL_OF: &str = "query($id: ID!) { customer(id: $id) { referral { rewardedAt rewardOrder { orderNumber } referrer { externalId } } } }";
+
+async fn referrals_reward_both_sides_on_the_first_paid_order(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let fay = customer(&gw, "fay", &[]).await;
+    let gus = customer(&gw, "gus", &[]).await;
+    let hal = customer(&gw, "hal", &[]).await;
+    let cup = product(&gw, "cup", 10_000).await;
+    let create = "mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }";
+    // A referral reward only makes sense on a referral campaign.
+    let wrong_kind = gw
+        .error(
+            create,
+            json!({ "input": { "name": "Bring a friend", "kind": "WIN_BACK", "channels": ["EMAIL"],
+                               "offer": { "referralPoints": { "referrerPoints": 500, "referredPoints": 200 } } } }),
+        )
+        .await;
+    assert_eq!(wrong_kind["extensions"]["field"], "offer.referralPoints");
+    let campaign = gw
+        .query(
+            create,
+            json!({ "input": { "name": "Bring a friend", "kind": "REFERRAL", "channels": ["EMAIL"],
+                               "offer": { "referralPoints": { "referrerPoints": 500, "referredPoints": 200 } } } }),
+        )
+        .await["createCampaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refer = |referrer: &str, referred: &str| json!({ "input": { "campaignId": campaign, "referrerId": referrer, "referredId": referred } });
+    // Not running yet.
+    let early = gw.error(RECORD_REFERRAL, refer(&fay, &gus)).await;
+    assert_eq!(code(&early), "CONFLICT");
+    gw.query(
+        "mutation($id: ID!) { launchCampaign(id: $id) { campaign { status } } }",
+        json!({ "id": campaign }),
+    )
+    .await;
+
+    let recorded = gw.query(RECORD_REFERRAL, refer(&fay, &gus)).await["recordReferral"].clone();
+    assert_eq!(recorded["referrer"]["externalId"], "fay");
+    assert_eq!(recorded["referred"]["externalId"], "gus");
+    assert_eq!(recorded["campaign"]["name"], "Bring a friend");
+    assert!(recorded["rewardedAt"].is_null());
+    // Referred once only, never oneself, never after a first paid order.
+    let twice = gw.error(RECORD_REFERRAL, refer(&hal, &gus)).await;
+    assert_eq!(twice["extensions"]["field"], "referredId");
+    let oneself = gw.error(RECORD_REFERRAL, refer(&hal, &hal)).await;
+    assert_eq!(oneself["extensions"]["field"], "referredId");
+    pay(&gw, &hal, &cup, 1).await;
+    let late = gw.error(RECORD_REFERRAL, refer(&fay, &hal)).await;
+    assert_eq!(code(&late), "CONFLICT");
+    assert!(
+        late["message"].as_str().unwrap().contains("already paid"),
+        "{late}"
+    );
+
+    // Placing is not paying: nothing yet.
+    let placed = gw
+        .query(
+            "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id orderNumber } }",
+            json!({ "input": { "customerId": gus, "channel": "WEB", "items": [{ "productId": cup, "quantity": 1 }] } }),
+        )
+        .await["placeOrder"]
+        .clone();
+    assert_eq!(balance(&gw, &fay).await, 0);
+    gw.query(STATUS, json!({ "id": placed["id"], "status": "PAID" }))
+        .await;
+    // Gus: 100 earned + 200 referral; Fay: 500.
+    assert_eq!(balance(&gw, &gus).await, 300);
+    assert_eq!(balance(&gw, &fay).await, 500);
+    let fay_entry = ledger(&points(&gw, &fay).await).pop().unwrap();
+    assert_eq!(fay_entry["kind"], "REFERRAL");
+    assert_eq!(fay_entry["remaining"], 500);
+    assert!(fay_entry["expiresAt"].is_string());
+    let referral =
+        gw.query(REFERRAL_OF, json!({ "id": gus })).await["customer"]["referral"].clone();
+    assert!(referral["rewardedAt"].is_string());
+    assert_eq!(
+        referral["rewardOrder"]["orderNumber"],
+        placed["orderNumber"]
+    );
+    assert_eq!(referral["referrer"]["externalId"], "fay");
+
+    // Later orders reward nobody again.
+    pay(&gw, &gus, &cup, 1).await;
+    assert_eq!(balance(&gw, &fay).await, 500);
+    assert_eq!(balance(&gw, &gus).await, 400);
+    let stats = gw
+        .query(
+            "query($id: ID!) { campaign(id: $id) { referrals { recorded rewarded } } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(
+        stats["campaign"]["referrals"],
+        json!({ "recorded": 1, "rewarded": 1 })
+    );
+}
+
 async fn unspent_points_expire_oldest_first(backend: Backend) {
     let gw = TestGateway::start(backend).await;
     let dee = customer(&gw, "dee", &[]).await;
@@ -533,6 +720,8 @@ on_both_backends!(
     paid_orders_earn_points_multiplied_by_level,
     redemptions_spend_oldest_points_first_once_per_key,
     refunds_take_back_what_their_order_earned,
+    partial_refunds_take_back_their_share_of_the_points,
+    referrals_reward_both_sides_on_the_first_paid_order,
     unspent_points_expire_oldest_first,
     concurrent_redemptions_never_overdraw,
     adjustments_are_privileged_and_audited,

@@ -66,10 +66,18 @@ async fn start_collector() -> (String, Received) {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
+    contains_bytes(haystack, needle.as_bytes())
+}
+
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
+        .any(|window| window == needle)
 }
+
+/// A caller's W3C trace context: its trace id and the id of its span.
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_SPAN_ID: &str = "00f067aa0ba902b7";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_spans_are_exported_to_the_collector() {
@@ -86,6 +94,16 @@ async fn request_spans_are_exported_to_the_collector() {
     let gw = TestGateway::start(Backend::Sqlite).await;
     gw.query("{ customers(first: 1) { totalCount } }", json!({}))
         .await;
+    // A frontend that traces its own requests sends `traceparent`.
+    let traced = gw
+        .client
+        .post(gw.url("/graphql"))
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_SPAN_ID}-01"))
+        .json(&json!({ "query": "{ products(first: 1) { totalCount } }" }))
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert!(traced.status().is_success());
     // Export is synchronous on the exporter's thread; wait for it off the runtime.
     tokio::task::spawn_blocking(move || provider.force_flush())
         .await
@@ -109,5 +127,15 @@ async fn request_spans_are_exported_to_the_collector() {
             && contains(b, "/graphql")
             && contains(b, "request_id")),
         "the GraphQL request's span is exported with its path and request id"
+    );
+    // OTLP carries ids as raw bytes: the caller's trace id and, as the parent
+    // of the gateway's span, the caller's span id.
+    let trace_id = hex::decode(TRACE_ID).unwrap();
+    let parent = hex::decode(PARENT_SPAN_ID).unwrap();
+    assert!(
+        spans
+            .iter()
+            .any(|b| contains_bytes(b, &trace_id) && contains_bytes(b, &parent)),
+        "the request with a traceparent continues the caller's trace"
     );
 }

@@ -66,9 +66,9 @@ fn mutation_permission(mutation: &str) -> Option<Permission> {
         // Front-line agents redeem at the counter; only operators correct balances.
         "recordInteraction" | "submitFeedback" | "updateFeedbackStatus" | "redeemPoints" => Engage,
         "adjustPoints" => Commerce,
-        "createProduct" | "updateProduct" | "placeOrder" | "updateOrderStatus"
+        "createProduct" | "updateProduct" | "placeOrder" | "updateOrderStatus" | "refundOrder"
         | "createCampaign" | "updateCampaign" | "launchCampaign" | "recordMessageEvent"
-        | "retryMessage" => Commerce,
+        | "retryMessage" | "recordReferral" => Commerce,
         "publishPlugin"
         | "publishRules"
         | "previewRules"

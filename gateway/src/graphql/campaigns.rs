@@ -16,6 +16,7 @@ use crate::graphql::ids::{self, NodeKind};
 use crate::graphql::loaders::loaders;
 use crate::graphql::messages::{self, CampaignTrigger, Funnel, Message};
 use crate::graphql::pages::{PageArgs, list_connection};
+use crate::graphql::referrals::{self, ReferralStats};
 use crate::paging::{SortKey, SortValue};
 use crate::services::campaigns::{self, CampaignInput, CampaignPatch, funnel};
 
@@ -42,6 +43,7 @@ pub enum OfferKind {
     PercentOff,
     PointsMultiplier,
     Gift,
+    ReferralPoints,
 }
 
 /// The incentive; only the fields of its `kind` are set.
@@ -53,6 +55,10 @@ pub struct Offer {
     pub percent: Option<i32>,
     pub points_multiplier_tenths: Option<i32>,
     pub gift_sku: Option<String>,
+    /// Of a referral reward: points for the customer who referred.
+    pub referrer_points: Option<i64>,
+    /// Of a referral reward: points for the referred customer.
+    pub referred_points: Option<i64>,
 }
 
 impl From<&StoredOffer> for Offer {
@@ -84,6 +90,15 @@ impl From<&StoredOffer> for Offer {
             StoredOffer::Gift { sku } => Offer {
                 kind: Some(OfferKind::Gift),
                 gift_sku: Some(sku.clone()),
+                ..Default::default()
+            },
+            StoredOffer::ReferralPoints {
+                referrer_points,
+                referred_points,
+            } => Offer {
+                kind: Some(OfferKind::ReferralPoints),
+                referrer_points: Some(*referrer_points),
+                referred_points: Some(*referred_points),
                 ..Default::default()
             },
         }
@@ -148,6 +163,10 @@ impl Campaign {
             .into_iter()
             .map(Funnel::from)
             .collect())
+    }
+    /// Of a referral campaign: referrals recorded and rewarded.
+    async fn referrals(&self, ctx: &Context<'_>) -> Result<ReferralStats> {
+        referrals::stats_of(ctx, self.0.id).await
     }
     /// The campaign's messages, newest first.
     async fn messages(

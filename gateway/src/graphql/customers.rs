@@ -147,6 +147,13 @@ impl Customer {
     ) -> Result<Option<crate::graphql::loyalty::CustomerLevel>> {
         crate::graphql::loyalty::customer_level(ctx, self.0.id).await
     }
+    /// The referral that brought the customer, if one was recorded.
+    async fn referral(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::referrals::Referral>> {
+        crate::graphql::referrals::referral_of(ctx, self.0.id).await
+    }
     /// The customer's orders, newest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn orders(

@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::Utc;
 use retain_schema::{
-    campaign, customer, feedback, interaction, order, order_item, plugin, points_entry, product,
+    campaign, customer, feedback, interaction, order, order_item, order_refund, plugin,
+    points_entry, product,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -23,7 +24,7 @@ use crate::paging::{Page, PageRequest, SortKey, fetch_child_pages};
 use crate::services::loyalty::levels::Level;
 use crate::services::profile::{self, Activity};
 use crate::services::segmentation::{self, Membership};
-use crate::services::{customers, loyalty, orders};
+use crate::services::{customers, loyalty, orders, refunds};
 
 pub type LoadError = Arc<ServiceError>;
 
@@ -160,6 +161,21 @@ impl Loader<i64> for ItemsOfOrder {
     }
 }
 
+/// Refunds per order.
+pub struct RefundsOfOrder(DatabaseConnection);
+
+impl Loader<i64> for RefundsOfOrder {
+    type Value = Vec<order_refund::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[i64],
+    ) -> Result<HashMap<i64, Vec<order_refund::Model>>, LoadError> {
+        refunds::of_orders(&self.0, keys).await.map_err(Arc::new)
+    }
+}
+
 /// Purchase and engagement figures per customer.
 pub struct ActivityOfCustomer(DatabaseConnection);
 
@@ -266,6 +282,7 @@ pub struct Loaders {
     pub plugins: Batched<ById<plugin::Entity>>,
     pub tags: Batched<TagsOfCustomer>,
     pub items: Batched<ItemsOfOrder>,
+    pub refunds: Batched<RefundsOfOrder>,
     pub activity: Batched<ActivityOfCustomer>,
     pub segments: Batched<SegmentOfCustomer>,
     pub points: Batched<PointsOfCustomer>,
@@ -335,6 +352,7 @@ impl Loaders {
             ),
             tags: loader(TagsOfCustomer(db.clone()), batch_window),
             items: loader(ItemsOfOrder(db.clone()), batch_window),
+            refunds: loader(RefundsOfOrder(db.clone()), batch_window),
             activity: loader(ActivityOfCustomer(db.clone()), batch_window),
             segments: loader(SegmentOfCustomer(db.clone()), batch_window),
             points: loader(PointsOfCustomer(db.clone()), batch_window),
@@ -424,6 +442,7 @@ impl Loaders {
         self.plugins.clear::<i64>();
         self.tags.clear::<i64>();
         self.items.clear::<i64>();
+        self.refunds.clear::<i64>();
         self.activity.clear::<i64>();
         self.segments.clear::<(String, i64)>();
         self.points.clear::<(i64, Option<u32>)>();

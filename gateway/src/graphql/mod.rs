@@ -19,6 +19,7 @@ pub mod orders;
 pub mod pages;
 pub mod plugins;
 pub mod prefetch;
+pub mod referrals;
 pub mod rules;
 pub mod segments;
 
@@ -50,6 +51,7 @@ pub struct MutationRoot(
     orders::OrderMutation,
     loyalty::LoyaltyMutation,
     campaigns::CampaignMutation,
+    referrals::ReferralMutation,
     messages::MessageMutation,
     feedback::FeedbackMutation,
     plugins::PluginMutation,

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, Subscription};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use retain_schema::{Channel, OrderStatus, order, order_item};
+use retain_schema::{Channel, OrderStatus, order, order_item, order_refund};
 use sea_orm::Condition;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::app::app_context;
+use crate::app::{app_context, caller};
 use crate::graphql::catalog::Product;
 use crate::graphql::connection::{Conn, Money};
 use crate::graphql::customers::Customer;
@@ -25,6 +25,7 @@ use crate::graphql::prefetch;
 use crate::paging::{SortKey, SortValue};
 use crate::services::events::{OrderEvent, OrderEventKind};
 use crate::services::orders::{self, NewOrder, NewOrderItem};
+use crate::services::refunds::{self, RefundRequest};
 use crate::services::segmentation;
 
 pub struct Order(pub order::Model);
@@ -67,8 +68,30 @@ impl Order {
     async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
         self.0.cancelled_at
     }
+    /// When the order was refunded in full.
     async fn refunded_at(&self) -> Option<DateTime<Utc>> {
         self.0.refunded_at
+    }
+    /// What was refunded so far: the whole total once REFUNDED.
+    async fn refunded(&self) -> Money {
+        Money::new(self.0.refunded_minor, &self.0.currency)
+    }
+    /// Refunds recorded with `refundOrder`, oldest first.
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
+        let refunds = loaders(ctx)
+            .refunds
+            .load_one(self.0.id)
+            .await
+            .gql()?
+            .unwrap_or_default();
+        let currency = &self.0.currency;
+        Ok(refunds
+            .into_iter()
+            .map(|refund| Refund {
+                refund,
+                currency: currency.clone(),
+            })
+            .collect())
     }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let loaders = loaders(ctx);
@@ -96,6 +119,53 @@ impl Order {
             })
             .collect())
     }
+}
+
+/// A refund of part or all of an order.
+pub struct Refund {
+    pub refund: order_refund::Model,
+    pub currency: String,
+}
+
+#[Object]
+impl Refund {
+    async fn amount(&self) -> Money {
+        Money::new(self.refund.amount_minor, &self.currency)
+    }
+    async fn reason(&self) -> &str {
+        &self.refund.reason
+    }
+    /// `key:NAME` of the caller who recorded it.
+    async fn actor(&self) -> &str {
+        &self.refund.actor
+    }
+    async fn idempotency_key(&self) -> Option<&str> {
+        self.refund.idempotency_key.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.refund.created_at
+    }
+}
+
+/// A refund of part or all of a paid order.
+#[derive(InputObject)]
+pub struct RefundOrderInput {
+    pub order_id: ID,
+    /// In minor units; at most what is left to refund.
+    pub amount_minor: i64,
+    pub reason: Option<String>,
+    /// Resend it on retry: a retried refund is never recorded twice.
+    pub idempotency_key: Option<String>,
+}
+
+/// What `refundOrder` did.
+#[derive(SimpleObject)]
+pub struct RefundOrderPayload {
+    pub refund: Refund,
+    /// The order after the refund: REFUNDED once nothing is left to refund.
+    pub order: Order,
+    /// True when the idempotency key had refunded already: nothing changed.
+    pub replayed: bool,
 }
 
 /// One line of an order.
@@ -369,6 +439,47 @@ impl OrderMutation {
         });
         segmentation::reclassify_after_change(app, order.customer_id).await;
         Ok(Order(order))
+    }
+
+    /// Refunds part or all of a paid, shipped or delivered order and takes back
+    /// the same share of the points it earned. The refund that reaches the
+    /// total moves the order to REFUNDED.
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        input: RefundOrderInput,
+    ) -> Result<RefundOrderPayload> {
+        let request = RefundRequest {
+            order_id: ids::decode("orderId", &input.order_id, NodeKind::Order).gql()?,
+            amount_minor: input.amount_minor,
+            reason: input.reason,
+            idempotency_key: input.idempotency_key,
+        };
+        let app = app_context(ctx);
+        let done = refunds::refund(
+            &app.db,
+            &app.settings.loyalty,
+            &request,
+            caller(ctx)?,
+            Utc::now(),
+        )
+        .await
+        .gql()?;
+        if !done.replayed {
+            app.events.publish(OrderEvent {
+                kind: OrderEventKind::Refunded,
+                order: done.order.clone(),
+            });
+            segmentation::reclassify_after_change(app, done.order.customer_id).await;
+        }
+        Ok(RefundOrderPayload {
+            refund: Refund {
+                refund: done.refund,
+                currency: done.order.currency.clone(),
+            },
+            order: Order(done.order),
+            replayed: done.replayed,
+        })
     }
 }
 

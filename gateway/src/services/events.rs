@@ -8,6 +8,8 @@ use tokio::sync::broadcast;
 pub enum OrderEventKind {
     Placed,
     StatusChanged,
+    /// Part or all of the order was refunded.
+    Refunded,
 }
 
 #[derive(Debug, Clone)]

@@ -15,6 +15,7 @@ pub mod loyalty;
 pub mod orders;
 pub mod profile;
 pub mod recommendations;
+pub mod refunds;
 pub mod rules;
 pub mod segmentation;
 pub mod shadow;

@@ -78,7 +78,7 @@ pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
 }
 
 /// The GraphQL name of a status (they are single words).
-fn status_name(status: OrderStatus) -> String {
+pub fn status_name(status: OrderStatus) -> String {
     format!("{status:?}").to_uppercase()
 }
 
@@ -117,7 +117,7 @@ fn generated_order_number(now: DateTime<Utc>) -> String {
 }
 
 /// Stamps the time of reaching `status` on the order (and the earlier steps an
-/// imported order went through).
+/// imported order went through); a refund covers the whole total.
 fn stamp(model: &mut order::ActiveModel, status: OrderStatus, at: DateTime<Utc>) {
     use OrderStatus::*;
     match status {
@@ -126,7 +126,12 @@ fn stamp(model: &mut order::ActiveModel, status: OrderStatus, at: DateTime<Utc>)
         Shipped => model.shipped_at = Set(Some(at)),
         Delivered => model.delivered_at = Set(Some(at)),
         Cancelled => model.cancelled_at = Set(Some(at)),
-        Refunded => model.refunded_at = Set(Some(at)),
+        Refunded => {
+            model.refunded_at = Set(Some(at));
+            if let Some(total) = model.total_minor.try_as_ref() {
+                model.refunded_minor = Set(*total);
+            }
+        }
     }
 }
 
@@ -267,6 +272,7 @@ where
         refunded_at: Set(None),
         updated_at: Set(now),
         idempotency_key: Set(idempotency_key.clone()),
+        refunded_minor: Set(0),
         ..Default::default()
     };
     for step in path_to(new.status) {

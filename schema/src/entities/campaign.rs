@@ -89,6 +89,12 @@ pub enum Offer {
     PointsMultiplier { tenths: u16 },
     /// A gift product.
     Gift { sku: String },
+    /// Points for both sides of a referral, credited when the referred
+    /// customer's first order is paid.
+    ReferralPoints {
+        referrer_points: i64,
+        referred_points: i64,
+    },
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -493,4 +493,7 @@ pub enum PointsEntryKind {
     Expire,
     /// A manual correction by an operator, either way.
     Adjust,
+    /// A referral reward, credited to both sides when the referred customer's
+    /// first order is paid.
+    Referral,
 }

@@ -30,6 +30,8 @@ pub struct Model {
     /// gets this order back instead of a second one.
     #[sea_orm(unique)]
     pub idempotency_key: Option<String>,
+    /// What was refunded so far, in minor units: the whole total once refunded.
+    pub refunded_minor: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

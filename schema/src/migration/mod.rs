@@ -19,6 +19,7 @@ mod m20261201_000014_create_segment_run_counts;
 mod m20261201_000015_create_clv_models;
 mod m20261201_000016_create_campaign_messages;
 mod m20261201_000020_create_loyalty;
+mod m20261202_000021_create_refunds_and_referrals;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_create_clv_models::Migration),
             Box::new(m20261201_000016_create_campaign_messages::Migration),
             Box::new(m20261201_000020_create_loyalty::Migration),
+            Box::new(m20261202_000021_create_refunds_and_referrals::Migration),
         ]
     }
 }

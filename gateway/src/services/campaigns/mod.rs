@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod enrolment;
 pub mod events;
 pub mod funnel;
+pub mod referrals;
 pub mod signature;
 
 use async_graphql::{InputObject, MaybeUndefined, OneofObject};
@@ -25,6 +26,7 @@ use sea_orm::{
 };
 
 use crate::config::DeliverySettings;
+use crate::database;
 use crate::error::{ServiceError, ServiceResult};
 use crate::services::validate;
 use enrolment::Enrolled;
@@ -113,7 +115,20 @@ pub enum OfferInput {
     PointsMultiplierTenths(i32),
     /// SKU of the gift product.
     GiftSku(String),
+    /// Points for both sides of a referral (referral campaigns only).
+    ReferralPoints(ReferralPointsInput),
 }
+
+/// Points credited to the referrer and to the referred customer when the
+/// referred customer's first order is paid.
+#[derive(Debug, Clone, InputObject)]
+pub struct ReferralPointsInput {
+    pub referrer_points: i64,
+    pub referred_points: i64,
+}
+
+/// Most points one side of a referral may be promised.
+const MAX_REFERRAL_POINTS: i64 = 1_000_000;
 
 /// `amountMinor` off an order of at least `thresholdMinor` (e.g. 100 off 200).
 #[derive(Debug, Clone, InputObject)]
@@ -178,6 +193,7 @@ fn target(field: &str, input: &TargetInput) -> ServiceResult<Target> {
 async fn offer<C: ConnectionTrait>(
     db: &C,
     field: &str,
+    kind: CampaignKind,
     input: Option<&OfferInput>,
 ) -> ServiceResult<Offer> {
     Ok(match input {
@@ -224,6 +240,35 @@ async fn offer<C: ConnectionTrait>(
                 ));
             }
             Offer::Gift { sku }
+        }
+        Some(OfferInput::ReferralPoints(points)) => {
+            if kind != CampaignKind::Referral {
+                return Err(ServiceError::invalid(
+                    format!("{field}.referralPoints"),
+                    "only referral campaigns reward referrals",
+                ));
+            }
+            let side = |name: &str, points: i64| -> ServiceResult<i64> {
+                if !(0..=MAX_REFERRAL_POINTS).contains(&points) {
+                    return Err(ServiceError::invalid(
+                        format!("{field}.referralPoints.{name}"),
+                        format!("must be between 0 and {MAX_REFERRAL_POINTS}"),
+                    ));
+                }
+                Ok(points)
+            };
+            let referrer_points = side("referrerPoints", points.referrer_points)?;
+            let referred_points = side("referredPoints", points.referred_points)?;
+            if referrer_points + referred_points == 0 {
+                return Err(ServiceError::invalid(
+                    format!("{field}.referralPoints"),
+                    "must reward at least one side",
+                ));
+            }
+            Offer::ReferralPoints {
+                referrer_points,
+                referred_points,
+            }
         }
     })
 }
@@ -295,7 +340,7 @@ pub async fn create<C: ConnectionTrait>(
         kind: Set(input.kind),
         channels: Set(channels("channels", &input.channels)?),
         target: Set(target("target", &input.target)?),
-        offer: Set(offer(db, "offer", input.offer.as_ref()).await?),
+        offer: Set(offer(db, "offer", input.kind, input.offer.as_ref()).await?),
         starts_at: Set(input.starts_at),
         ends_at: Set(input.ends_at),
         status: Set(status),
@@ -327,7 +372,7 @@ pub async fn update(
     settings: &DeliverySettings,
     now: DateTime<Utc>,
 ) -> ServiceResult<(campaign::Model, Enrolled)> {
-    let txn = db.begin().await?;
+    let txn = database::begin_write(db).await?;
     let db = &txn;
     let current = find(db, id).await?;
     if let Some(status) = patch.status
@@ -355,6 +400,7 @@ pub async fn update(
     };
     schedule(starts_at, ends_at)?;
     let current_status = current.status;
+    let kind = current.kind;
     let mut model: campaign::ActiveModel = current.into();
     if let Some(name) = &patch.name {
         model.name = Set(validate::text("name", name, 200)?);
@@ -366,7 +412,7 @@ pub async fn update(
         model.target = Set(target("target", t)?);
     }
     match &patch.offer {
-        MaybeUndefined::Value(o) => model.offer = Set(offer(db, "offer", Some(o)).await?),
+        MaybeUndefined::Value(o) => model.offer = Set(offer(db, "offer", kind, Some(o)).await?),
         MaybeUndefined::Null => model.offer = Set(Offer::None),
         MaybeUndefined::Undefined => {}
     }

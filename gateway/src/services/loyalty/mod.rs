@@ -1,6 +1,7 @@
-//! Loyalty: points earned on paid orders (multiplied by membership level),
-//! taken back on refunds, redeemed and adjusted on request, and expiring oldest
-//! first; and membership levels with their retention rules.
+//! Loyalty: points earned on paid orders (multiplied by membership level and
+//! by campaigns' multiplier offers), taken back on refunds whole or partial,
+//! redeemed and adjusted on request, and expiring oldest first; and membership
+//! levels with their retention rules.
 //!
 //! Every change appends to the points ledger and moves the customer's balance
 //! row in one transaction (see `ledger`); `rules` holds the arithmetic.
@@ -8,6 +9,7 @@
 pub mod expiry;
 pub mod ledger;
 pub mod levels;
+pub mod offers;
 pub mod orders;
 pub mod requests;
 pub mod rules;

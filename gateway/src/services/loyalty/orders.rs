@@ -1,4 +1,4 @@
-//! What an order's payment and refund do to its customer's points, inside the
+//! What an order's payment and refunds do to its customer's points, inside the
 //! transaction that moves the order, so the two never disagree.
 
 use chrono::{DateTime, Utc};
@@ -7,11 +7,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::config::LoyaltySettings;
 use crate::error::{ServiceError, ServiceResult};
+use crate::services::campaigns::referrals;
 use crate::services::loyalty::ledger::{self, NewEntry, SYSTEM};
-use crate::services::loyalty::{levels, rules};
+use crate::services::loyalty::rules::LotHistory;
+use crate::services::loyalty::{levels, offers, rules};
 
-/// Earns points when `order` has just been paid; takes them back when it has
-/// just been refunded or cancelled after payment.
+/// Earns points when `order` has just been paid (and rewards a referral its
+/// first payment completes); takes them back when it has just been refunded or
+/// cancelled after payment.
 pub async fn on_status_change<C: ConnectionTrait>(
     txn: &C,
     settings: &LoyaltySettings,
@@ -19,14 +22,41 @@ pub async fn on_status_change<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<points_entry::Model>> {
     match order.status {
-        OrderStatus::Paid => earn(txn, settings, order, now).await,
-        OrderStatus::Refunded | OrderStatus::Cancelled => reverse(txn, order, now).await,
+        OrderStatus::Paid => {
+            let earned = earn(txn, settings, order, now).await?;
+            referrals::reward_first_payment(txn, settings, order, now).await?;
+            Ok(earned)
+        }
+        OrderStatus::Refunded | OrderStatus::Cancelled => {
+            reverse(txn, order, Share::Whole, None, now).await
+        }
         OrderStatus::Placed | OrderStatus::Shipped | OrderStatus::Delivered => Ok(None),
     }
 }
 
+/// Takes back the share of the order's points that its refunds so far
+/// (`order.refunded_minor`, already including `refund_id`) cover.
+pub async fn on_partial_refund<C: ConnectionTrait>(
+    txn: &C,
+    order: &order::Model,
+    refund_id: i64,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<points_entry::Model>> {
+    let reference = format!("refund:{refund_id}");
+    reverse(txn, order, Share::Refunded, Some(reference), now).await
+}
+
+/// How much of what an order earned is due back.
+#[derive(Clone, Copy)]
+enum Share {
+    Whole,
+    /// The refunded share of the total.
+    Refunded,
+}
+
 /// Credits the order's total at the configured rate, multiplied for the
-/// customer's effective level (retention included) at the time of payment.
+/// customer's effective level (retention included) at the time of payment and
+/// by the best multiplier offer of a running campaign that reached them.
 async fn earn<C: ConnectionTrait>(
     txn: &C,
     settings: &LoyaltySettings,
@@ -37,19 +67,32 @@ async fn earn<C: ConnectionTrait>(
         .await?
         .remove(&order.customer_id);
     let level_key = level.as_ref().map(|l| l.key.as_str());
-    let multiplier = rules::multiplier(settings, level_key);
-    let points = rules::earned_points(order.total_minor, settings.points_per_unit, multiplier);
+    let level_multiplier = rules::multiplier(settings, level_key);
+    let offer = offers::best_multiplier(txn, order.customer_id, now).await?;
+    let offer_multiplier = offer.as_ref().map_or(1.0, |o| o.factor);
+    let points = rules::earned_points(
+        order.total_minor,
+        settings.points_per_unit,
+        level_multiplier * offer_multiplier,
+    );
     if points == 0 {
         return Ok(None);
     }
-    let reason = match level_key {
-        Some(level) if multiplier != 1.0 => {
-            format!(
-                "order {} paid (×{multiplier} as {level})",
-                order.order_number
-            )
-        }
-        _ => format!("order {} paid", order.order_number),
+    let mut why = Vec::new();
+    if let Some(level) = level_key
+        && level_multiplier != 1.0
+    {
+        why.push(format!("×{level_multiplier} as {level}"));
+    }
+    if let Some(offer) = &offer {
+        why.push(format!(
+            "×{} from campaign {}",
+            offer.factor, offer.campaign
+        ));
+    }
+    let reason = match why.is_empty() {
+        true => format!("order {} paid", order.order_number),
+        false => format!("order {} paid ({})", order.order_number, why.join(", ")),
     };
     let entry = NewEntry {
         customer_id: order.customer_id,
@@ -63,12 +106,14 @@ async fn earn<C: ConnectionTrait>(
     ledger::credit(txn, settings, entry, now).await.map(Some)
 }
 
-/// Takes back what the order earned: first what is left of its own lot, then
-/// what was already spent of it from the customer's other lots, as far as the
-/// balance allows (see `rules::reversal`).
+/// Takes back what is due of what the order earned: first what is left of its
+/// own lot, then what was already spent of it from the customer's other lots,
+/// as far as the balance allows (see `rules::reversal`).
 async fn reverse<C: ConnectionTrait>(
     txn: &C,
     order: &order::Model,
+    share: Share,
+    reference: Option<String>,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<points_entry::Model>> {
     let of_order = |kind: PointsEntryKind| {
@@ -92,7 +137,25 @@ async fn reverse<C: ConnectionTrait>(
         .one(txn)
         .await?
         .map_or(0, |entry| -entry.points);
-    let reversal = rules::reversal(lot.points, lot.remaining, expired, locked.balance);
+    let reversed: i64 = of_order(PointsEntryKind::Reverse)
+        .all(txn)
+        .await?
+        .iter()
+        .map(|entry| -entry.points)
+        .sum();
+    let history = LotHistory {
+        earned: lot.points,
+        remaining: lot.remaining,
+        expired,
+        reversed,
+    };
+    let due = match share {
+        Share::Whole => lot.points,
+        Share::Refunded => {
+            rules::refunded_share(lot.points, order.refunded_minor, order.total_minor)
+        }
+    };
+    let reversal = rules::reversal(history, due, locked.balance);
     if reversal.total() == 0 && reversal.unrecovered == 0 {
         return Ok(None);
     }
@@ -105,7 +168,13 @@ async fn reverse<C: ConnectionTrait>(
         &rules::take_oldest_first(&others, reversal.from_others),
     )
     .await?;
-    let mut reason = format!("order {} {}", order.order_number, status_word(order.status));
+    let mut reason = match share {
+        Share::Refunded if order.refunded_minor < order.total_minor => format!(
+            "order {} partly refunded ({} of {} minor units)",
+            order.order_number, order.refunded_minor, order.total_minor
+        ),
+        _ => format!("order {} {}", order.order_number, status_word(order.status)),
+    };
     if reversal.unrecovered > 0 {
         reason.push_str(&format!(
             "; {} points already spent could not be taken back",
@@ -117,7 +186,7 @@ async fn reverse<C: ConnectionTrait>(
         kind: PointsEntryKind::Reverse,
         points: reversal.total(),
         order_id: Some(order.id),
-        reference: None,
+        reference,
         reason,
         actor: SYSTEM.into(),
     };

@@ -76,15 +76,42 @@ impl Reversal {
     }
 }
 
-/// The reversal of an order that earned `earned` points, of which its lot
-/// still holds `remaining` and `expired` have expired, for a customer whose
-/// balance (including `remaining`) is `balance`. Expired points are gone
-/// already and are not taken twice.
-pub fn reversal(earned: i64, remaining: i64, expired: i64, balance: i64) -> Reversal {
-    let spent = (earned - remaining - expired).max(0);
-    let from_others = spent.min((balance - remaining).max(0));
+/// The points an order's lot earned and what became of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LotHistory {
+    pub earned: i64,
+    /// Still unspent in the lot.
+    pub remaining: i64,
+    /// Expired from the lot: gone already, never taken back again.
+    pub expired: i64,
+    /// Taken back by earlier (partial) refunds.
+    pub reversed: i64,
+}
+
+/// The points due back when a refund brings the refunded share of an order of
+/// `total_minor` to `refunded_minor`: that share of what it earned, rounded
+/// down, so partial refunds add up to the whole.
+pub fn refunded_share(earned: i64, refunded_minor: i64, total_minor: i64) -> i64 {
+    if total_minor <= 0 || refunded_minor >= total_minor {
+        return earned;
+    }
+    let share = i128::from(earned) * i128::from(refunded_minor.max(0)) / i128::from(total_minor);
+    i64::try_from(share).unwrap_or(earned)
+}
+
+/// The reversal that brings what an order's lot has given back up to `due`
+/// points in all, for a customer whose balance (including the lot's remaining
+/// points) is `balance`: first from the lot, then from the customer's other
+/// lots for points of the lot already spent. Expired points are gone already
+/// and are not taken twice.
+pub fn reversal(lot: LotHistory, due: i64, balance: i64) -> Reversal {
+    let owed = (due.min(lot.earned) - lot.reversed).max(0);
+    let from_lot = owed.min(lot.remaining);
+    let recoverable = (lot.earned - lot.expired - lot.reversed - from_lot).max(0);
+    let spent = (owed - from_lot).min(recoverable);
+    let from_others = spent.min((balance - lot.remaining).max(0));
     Reversal {
-        from_lot: remaining,
+        from_lot,
         from_others,
         unrecovered: spent - from_others,
     }
@@ -162,11 +189,22 @@ mod tests {
         assert!(take_oldest_first(&[], 10).is_empty());
     }
 
+    /// A whole refund of a lot no earlier refund touched.
+    fn whole(earned: i64, remaining: i64, expired: i64, balance: i64) -> Reversal {
+        let lot = LotHistory {
+            earned,
+            remaining,
+            expired,
+            reversed: 0,
+        };
+        reversal(lot, earned, balance)
+    }
+
     #[test]
     fn a_refund_takes_back_unspent_points_then_spent_ones_from_the_balance() {
         // Nothing spent: the lot's points go.
         assert_eq!(
-            reversal(500, 500, 0, 800),
+            whole(500, 500, 0, 800),
             Reversal {
                 from_lot: 500,
                 from_others: 0,
@@ -174,7 +212,7 @@ mod tests {
             }
         );
         // 300 spent, 200 left in the lot, 600 elsewhere: all 500 come back.
-        let partly = reversal(500, 200, 0, 800);
+        let partly = whole(500, 200, 0, 800);
         assert_eq!(
             (partly.from_lot, partly.from_others, partly.unrecovered),
             (200, 300, 0)
@@ -182,7 +220,7 @@ mod tests {
         assert_eq!(partly.total(), 500);
         // Spent, and only 100 elsewhere: 100 cannot be recovered.
         assert_eq!(
-            reversal(500, 200, 0, 300),
+            whole(500, 200, 0, 300),
             Reversal {
                 from_lot: 200,
                 from_others: 100,
@@ -191,7 +229,7 @@ mod tests {
         );
         // Expired points are not taken a second time.
         assert_eq!(
-            reversal(500, 0, 500, 900),
+            whole(500, 0, 500, 900),
             Reversal {
                 from_lot: 0,
                 from_others: 0,
@@ -199,10 +237,71 @@ mod tests {
             }
         );
         assert_eq!(
-            reversal(500, 0, 200, 900),
+            whole(500, 0, 200, 900),
             Reversal {
                 from_lot: 0,
                 from_others: 300,
+                unrecovered: 0
+            }
+        );
+    }
+
+    #[test]
+    fn partial_refunds_take_back_their_share_and_add_up_to_the_whole() {
+        // 1000 earned on ¥300.00: refunding ¥100.00 then ¥50.00 then the rest.
+        assert_eq!(refunded_share(1000, 10_000, 30_000), 333);
+        assert_eq!(refunded_share(1000, 15_000, 30_000), 500);
+        assert_eq!(refunded_share(1000, 30_000, 30_000), 1000);
+        assert_eq!(refunded_share(1000, 0, 30_000), 0);
+        let mut lot = LotHistory {
+            earned: 1000,
+            remaining: 1000,
+            expired: 0,
+            reversed: 0,
+        };
+        let mut taken = Vec::new();
+        for due in [333, 500, 1000] {
+            let step = reversal(lot, due, lot.remaining);
+            assert_eq!(step.unrecovered, 0);
+            lot.remaining -= step.from_lot;
+            lot.reversed += step.total();
+            taken.push(step.total());
+        }
+        assert_eq!(taken, [333, 167, 500]);
+        assert_eq!(lot.reversed, 1000);
+        // A refund whose share was taken already takes nothing more.
+        assert_eq!(reversal(lot, 500, 0).total(), 0);
+    }
+
+    #[test]
+    fn a_partial_refund_after_spending_takes_from_other_lots_and_skips_expired_points() {
+        // 600 of the lot's 1000 spent, 300 expired, 100 left; 2000 elsewhere.
+        let lot = LotHistory {
+            earned: 1000,
+            remaining: 100,
+            expired: 300,
+            reversed: 0,
+        };
+        // Half refunded: 500 due, 100 from the lot, 400 from other lots.
+        assert_eq!(
+            reversal(lot, 500, 2100),
+            Reversal {
+                from_lot: 100,
+                from_others: 400,
+                unrecovered: 0
+            }
+        );
+        // Then the rest: only the 700 not expired can ever come back in all.
+        let after = LotHistory {
+            remaining: 0,
+            reversed: 500,
+            ..lot
+        };
+        assert_eq!(
+            reversal(after, 1000, 1600),
+            Reversal {
+                from_lot: 0,
+                from_others: 200,
                 unrecovered: 0
             }
         );
