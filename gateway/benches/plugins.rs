@@ -143,11 +143,22 @@ fn classification(c: &mut Criterion) {
     group.finish();
 }
 
+/// What one call costs before and around the guest's work: a store and an
+/// instance alone, then with the smallest calls.
 fn instances(c: &mut Criterion) {
     let plugin = rfm_tiers();
-    c.bench_function("fresh instance + describe()", |b| {
+    let empty = ProfileBatch::from_iter(std::iter::empty());
+    let mut group = c.benchmark_group("one call");
+    group.bench_function("fresh instance", |b| {
+        b.iter(|| plugin.instantiate().expect("instantiates"))
+    });
+    group.bench_function("fresh instance + describe()", |b| {
         b.iter(|| black_box(plugin.describe().expect("describes")))
     });
+    group.bench_function("fresh instance + classify(0 profiles)", |b| {
+        b.iter(|| black_box(plugin.classify("{}", &empty).expect("classifies")))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, classification, instances);

@@ -138,6 +138,15 @@ impl LoadedPlugin {
         })
     }
 
+    /// A fresh instance under the call limits, dropped without a call: the cost
+    /// every call pays before the plugin runs.
+    pub fn instantiate(&self) -> Result<(), CallError> {
+        self.call(None, |instance, store| match instance {
+            Instantiator::Segmenter(pre) => pre.instantiate(store).map(drop),
+            Instantiator::Recommender(pre) => pre.instantiate(store).map(drop),
+        })
+    }
+
     /// Classifies a batch; the answer is checked to cover every customer with a
     /// segment the plugin declared.
     pub fn classify(
