@@ -12,13 +12,13 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use retain_gateway::config::PluginSettings;
-use retain_gateway::plugins::batch::{BatchBuilder, ProfileFeatures};
+use retain_gateway::plugins::batch::{BatchBuilder, Columns, ProfileFeatures};
 use retain_gateway::plugins::bundled::BUNDLED;
 use retain_gateway::plugins::v1::types::ProfileBatch;
 use retain_gateway::plugins::{LoadedPlugin, PluginEngine};
 use retain_plugin_rfm_tiers::RfmTiers;
 use retain_plugin_sdk::testing::classify_batch;
-use retain_plugin_sdk::{Feature, Profile, ProfileColumns, ProfileRecord};
+use retain_plugin_sdk::{Profile, ProfileColumns, ProfileRecord, Segmenter};
 
 const PROFILES: usize = 1_000_000;
 /// The gateway's default batch size.
@@ -55,11 +55,12 @@ fn profiles() -> Vec<ProfileFeatures> {
         .collect()
 }
 
-fn host_batches(profiles: &[ProfileFeatures]) -> Vec<ProfileBatch> {
+/// The batches the host sends a plugin reading `columns`.
+fn host_batches(profiles: &[ProfileFeatures], columns: Columns) -> Vec<ProfileBatch> {
     profiles
         .chunks(BATCH)
         .map(|chunk| {
-            let mut builder = BatchBuilder::with_capacity(chunk.len());
+            let mut builder = BatchBuilder::new(chunk.len(), columns);
             chunk.iter().for_each(|p| builder.push(p));
             builder.finish()
         })
@@ -83,7 +84,7 @@ fn native_batches(profiles: &[ProfileFeatures]) -> Vec<ProfileColumns> {
                     builder.build()
                 })
                 .collect();
-            ProfileColumns::from_records(&records, &Feature::ALL)
+            ProfileColumns::from_records(&records, RfmTiers::info().features)
         })
         .collect()
 }
@@ -111,24 +112,34 @@ fn rfm_rules() -> std::sync::Arc<LoadedPlugin> {
 
 fn classification(c: &mut Criterion) {
     let profiles = profiles();
-    let host = host_batches(&profiles);
-    let native = native_batches(&profiles);
     let plugin = rfm_tiers();
     let rules = rfm_rules();
+    let for_plugin = host_batches(&profiles, plugin.columns);
+    let for_rules = host_batches(&profiles, rules.columns);
+    let every_column = host_batches(&profiles, Columns::ALL);
+    let native = native_batches(&profiles);
 
     let mut group = c.benchmark_group("classify 1M profiles");
     group.sample_size(20);
     group.throughput(Throughput::Elements(PROFILES as u64));
     group.bench_function("rfm-tiers in wasm", |b| {
         b.iter(|| {
-            for batch in &host {
+            for batch in &for_plugin {
+                black_box(plugin.classify("{}", batch).expect("classifies"));
+            }
+        })
+    });
+    // What lowering the columns nobody reads would cost.
+    group.bench_function("rfm-tiers in wasm, all 12 columns sent", |b| {
+        b.iter(|| {
+            for batch in &every_column {
                 black_box(plugin.classify("{}", batch).expect("classifies"));
             }
         })
     });
     group.bench_function("rfm-tiers as compiled rules", |b| {
         b.iter(|| {
-            for batch in &host {
+            for batch in &for_rules {
                 black_box(rules.classify("{}", batch).expect("classifies"));
             }
         })
@@ -147,7 +158,7 @@ fn classification(c: &mut Criterion) {
 /// instance alone, then with the smallest calls.
 fn instances(c: &mut Criterion) {
     let plugin = rfm_tiers();
-    let empty = ProfileBatch::from_iter(std::iter::empty());
+    let empty = ProfileBatch::of(std::iter::empty::<&ProfileFeatures>(), plugin.columns);
     let mut group = c.benchmark_group("one call");
     group.bench_function("fresh instance", |b| {
         b.iter(|| plugin.instantiate().expect("instantiates"))

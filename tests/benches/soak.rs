@@ -32,8 +32,9 @@ use hdrhistogram::Histogram;
 use reqwest::Client;
 use retain_tests::Backend;
 use retain_tests::load::{
-    BenchDatabase, Preparation, client_with_key, env_number, env_or, first_ids, gateway_binary,
-    graphql_data, graphql_request, latency_histogram, quantile_ms, query_data, resident_bytes,
+    BenchDatabase, Preparation, bench_main, client_with_key, env_number, env_or, first_ids,
+    gateway_binary, graphql_data, graphql_request, latency_histogram, quantile_ms, query_data,
+    resident_bytes,
 };
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -42,10 +43,17 @@ use tokio::time::{Instant, MissedTickBehavior};
 /// Each report row covers this much of the run.
 const WINDOW: Duration = Duration::from_secs(30);
 /// Memory counts as flat when the last window's resident set is at most this much
-/// above the one at the end of the first minute (allocator pools and caches fill up
-/// during the first minute).
+/// above the one at the end of the warm-up (see [`warm_up`]).
 const MEMORY_GROWTH_ALLOWED: f64 = 0.20;
-const SETTLED_AFTER: Duration = Duration::from_secs(60);
+
+/// How long memory is left to settle before it is judged: the first minute, or
+/// longer, until the first activation of each kind has happened and the first
+/// re-segmentation has had a whole interval to finish. Allocator pools and
+/// caches fill at the first use of each path (measured: one step at the first
+/// re-segmentation, none at later ones); what counts is growth after that.
+fn warm_up(activate_every: Duration) -> Duration {
+    (activate_every * 5 / 2).max(Duration::from_secs(60))
+}
 
 const PROFILE: &str = "query Profile($id: ID!) { node(id: $id) { ... on Customer { id name \
     email profile { daysSinceLastOrder ordersLast365Days spendLast365Days { minor } \
@@ -125,29 +133,7 @@ const MIX: [Kind; 20] = {
 };
 
 fn main() -> ExitCode {
-    // `cargo test --benches` runs bench targets without `--bench`; a run of minutes
-    // must not hide inside a test suite.
-    if !std::env::args().any(|arg| arg == "--bench") {
-        println!("soak: skipped; run it with `cargo bench -p retain-tests --bench soak`");
-        return ExitCode::SUCCESS;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("soak: building the tokio runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("soak: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main("soak", run)
 }
 
 struct Settings {
@@ -213,7 +199,10 @@ async fn soak(settings: &Settings, binary: &Path, database: &BenchDatabase) -> R
         settings.activate_every
     );
     let started = Instant::now();
-    let stats = Arc::new(Mutex::new(Stats::new(settings.run_for)));
+    let stats = Arc::new(Mutex::new(Stats::new(
+        settings.run_for,
+        warm_up(settings.activate_every),
+    )));
     let activating = tokio::spawn(activations.run(
         started,
         settings.run_for,
@@ -509,15 +498,17 @@ struct Activation {
 
 struct Stats {
     windows: Vec<Window>,
+    warm_up: Duration,
     kinds: Vec<(Kind, PerKind)>,
     total: Histogram<u64>,
     activations: Vec<Activation>,
 }
 
 impl Stats {
-    fn new(run_for: Duration) -> Self {
+    fn new(run_for: Duration, warm_up: Duration) -> Self {
         let count = run_for.as_secs().div_ceil(WINDOW.as_secs()).max(1) as usize;
         Self {
+            warm_up,
             windows: (0..count)
                 .map(|_| Window {
                     requests: 0,
@@ -594,9 +585,13 @@ impl Stats {
                 .count() as u64
     }
 
-    /// Resident set at the end of the first minute and at the end of the run.
+    /// Resident set at the end of the warm-up and at the end of the run; none
+    /// when the run ends within the warm-up.
     fn memory_span(&self) -> Option<(u64, u64)> {
-        let settled = (SETTLED_AFTER.as_secs() / WINDOW.as_secs()) as usize;
+        let settled = self.warm_up.as_secs().div_ceil(WINDOW.as_secs()) as usize;
+        if settled >= self.windows.len() {
+            return None;
+        }
         let at_settled = self
             .windows
             .get(settled.saturating_sub(1))?
@@ -613,13 +608,17 @@ impl Stats {
         let failures = self.failures();
         ensure!(failures == 0, "{failures} requests or activations failed");
         let Some((settled, end)) = self.memory_span() else {
-            bail!("too few memory samples to judge memory; run for at least two minutes");
+            bail!(
+                "too few memory samples to judge memory; run for longer than the {} s warm-up",
+                self.warm_up.as_secs()
+            );
         };
         let growth = end as f64 / settled as f64 - 1.0;
         ensure!(
             growth <= MEMORY_GROWTH_ALLOWED,
-            "memory grew {:.0} % after the first minute ({} → {})",
+            "memory grew {:.0} % after the {} s warm-up ({} → {})",
             growth * 100.0,
+            self.warm_up.as_secs(),
             mebibytes(settled),
             mebibytes(end)
         );
@@ -717,8 +716,9 @@ fn print_report(settings: &Settings, preparation: &Preparation, stats: &Stats, r
     println!();
     if let Some((settled, end)) = stats.memory_span() {
         println!(
-            "Server memory: {} after the first minute, {} at the end.",
+            "Server memory: {} after the {} s warm-up, {} at the end.",
             mebibytes(settled),
+            stats.warm_up.as_secs(),
             mebibytes(end)
         );
         println!();

@@ -28,6 +28,38 @@ pub fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
+/// The `main` of a load benchmark named `name`: skipped unless cargo runs it as
+/// one (`cargo test --benches` runs bench targets without `--bench`, and a run of
+/// minutes must not hide inside a test suite), else `run` on a multi-threaded
+/// runtime, its error reported.
+pub fn bench_main<F: std::future::Future<Output = Result<()>>>(
+    name: &str,
+    run: impl FnOnce() -> F,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("{name}: skipped; run it with `cargo bench -p retain-tests --bench {name}`");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{name}: building the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// A whole number from the environment, positive.
 pub fn env_number(name: &str, default: u64) -> Result<u64> {
     let value: u64 = env_or(name, &default.to_string())

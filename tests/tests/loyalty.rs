@@ -6,6 +6,7 @@
 use chrono::{DateTime, Months, Utc};
 use retain_gateway::auth::Principal;
 use retain_gateway::graphql::ids::{self, NodeKind};
+use retain_gateway::plugins::batch::Columns;
 use retain_gateway::services::loyalty::expiry::{self, Expired};
 use retain_gateway::services::loyalty::requests::{self, Adjustment};
 use retain_gateway::services::segmentation;
@@ -161,7 +162,7 @@ async fn paid_orders_earn_points_multiplied_by_level(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    let features = segmentation::features_of(&gw.context.db, &[model], Utc::now())
+    let features = segmentation::features_of(&gw.context.db, &[model], Utc::now(), Columns::ALL)
         .await
         .unwrap();
     assert_eq!(features[0].points_balance, 14_700);

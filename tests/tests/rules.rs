@@ -58,8 +58,9 @@ fn features(profile: &Profile) -> ProfileFeatures {
     }
 }
 
-fn batch(profiles: &[Profile]) -> ProfileBatch {
-    let mut builder = BatchBuilder::with_capacity(profiles.len());
+/// The batch the host would send `plugin`: only the columns it declared.
+fn batch(plugin: &LoadedPlugin, profiles: &[Profile]) -> ProfileBatch {
+    let mut builder = BatchBuilder::new(profiles.len(), plugin.columns);
     for profile in profiles {
         builder.push(&features(profile));
     }
@@ -71,7 +72,9 @@ fn classify(plugin: &LoadedPlugin, profiles: &[Profile]) -> Vec<(String, f32)> {
     profiles
         .chunks(BATCH)
         .flat_map(|chunk| {
-            let answer = plugin.classify("{}", &batch(chunk)).expect("classified");
+            let answer = plugin
+                .classify("{}", &batch(plugin, chunk))
+                .expect("classified");
             answer
                 .segments
                 .into_iter()
@@ -179,17 +182,21 @@ fn compiled_rules_refuse_a_config_and_malformed_batches() {
     let plugin = compiled(RFM_RULES);
     let profiles = rfm_profiles(3);
     for config in ["{}", " { \n} ", "{ }"] {
-        plugin.classify(config, &batch(&profiles)).expect(config);
+        plugin
+            .classify(config, &batch(&plugin, &profiles))
+            .expect(config);
     }
     for config in [r#"{"x": 1}"#, "", "{}}", "[]"] {
-        let error = plugin.classify(config, &batch(&profiles)).unwrap_err();
+        let error = plugin
+            .classify(config, &batch(&plugin, &profiles))
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "refused: rule plugins take no configuration (the config must be {}): the thresholds are in the rules",
             "{config:?}"
         );
     }
-    let mut short = batch(&profiles);
+    let mut short = batch(&plugin, &profiles);
     short.spend_365d.pop();
     assert_eq!(
         plugin.classify("{}", &short).unwrap_err().to_string(),
@@ -197,10 +204,13 @@ fn compiled_rules_refuse_a_config_and_malformed_batches() {
     );
 
     let tagged = compiled("plugin t 1\nsegment fit\n  when has tag \"fitness\"\ndefault rest");
-    let mut bad_offsets = batch(&[Profile {
-        tags: vec!["fitness".into()],
-        ..Profile::default()
-    }]);
+    let mut bad_offsets = batch(
+        &tagged,
+        &[Profile {
+            tags: vec!["fitness".into()],
+            ..Profile::default()
+        }],
+    );
     bad_offsets.tag_offsets[1] = 5;
     assert_eq!(
         tagged.classify("{}", &bad_offsets).unwrap_err().to_string(),
@@ -364,7 +374,7 @@ proptest! {
             }
         };
         let plugin = load(&rules.compile().unwrap());
-        let answer = plugin.classify("{}", &batch(&profiles)).unwrap();
+        let answer = plugin.classify("{}", &batch(&plugin, &profiles)).unwrap();
         for (i, profile) in profiles.iter().enumerate() {
             let expected = rules.evaluate(profile);
             prop_assert_eq!(usize::from(answer.segments[i]), expected.segment, "{:?}\n{}", profile, source);

@@ -444,7 +444,7 @@ fn run_locally(
     let mut in_plugin = std::time::Duration::ZERO;
     let mut rows = reader.deserialize::<ProfileFeatures>();
     loop {
-        let mut batch = BatchBuilder::with_capacity(settings.plugins.batch_size);
+        let mut batch = BatchBuilder::new(settings.plugins.batch_size, plugin.columns);
         for row in rows.by_ref().take(settings.plugins.batch_size) {
             let line = customers + batch.len() as u64 + 2;
             batch.push(&row.with_context(|| format!("{}: line {line}", profiles.display()))?);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::v1::types::ProfileBatch;
+use super::v1::types::{Feature, ProfileBatch};
 
 /// Day columns carry this for "never" (no order, fewer than two orders).
 pub const NEVER: u32 = u32::MAX;
@@ -42,54 +42,119 @@ fn tags_from_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>,
         .collect())
 }
 
-/// Builds a columnar batch profile by profile, interning tag names.
+/// The columns a batch carries: those its segmenter declared it reads. Lowering
+/// columns nobody reads across the component boundary is most of a call's
+/// copying, so the host leaves them empty, as the contract allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns(u16);
+
+impl Columns {
+    /// Every feature: for batches not meant for one plugin.
+    pub const ALL: Columns = Columns(u16::MAX);
+
+    pub fn of(features: &[Feature]) -> Self {
+        Columns(features.iter().fold(0, |set, f| set | Self::bit(*f)))
+    }
+
+    /// The columns either set carries.
+    pub fn union(self, other: Columns) -> Self {
+        Columns(self.0 | other.0)
+    }
+
+    pub fn has(self, feature: Feature) -> bool {
+        self.0 & Self::bit(feature) != 0
+    }
+
+    fn bit(feature: Feature) -> u16 {
+        1 << feature as u16
+    }
+}
+
+/// Builds a columnar batch profile by profile, filling only its columns and
+/// interning tag names.
 pub struct BatchBuilder {
     batch: ProfileBatch,
+    columns: Columns,
     tag_codes: HashMap<String, u32>,
 }
 
 impl BatchBuilder {
-    pub fn with_capacity(customers: usize) -> Self {
-        let mut tag_offsets = Vec::with_capacity(customers + 1);
-        tag_offsets.push(0);
+    pub fn new(customers: usize, columns: Columns) -> Self {
+        let capacity = |feature| if columns.has(feature) { customers } else { 0 };
+        // Offsets start at 0 and gain one per customer, only when tags are read.
+        let tag_offsets = match columns.has(Feature::Tags) {
+            true => {
+                let mut offsets = Vec::with_capacity(customers + 1);
+                offsets.push(0);
+                offsets
+            }
+            false => Vec::new(),
+        };
         Self {
             batch: ProfileBatch {
                 len: 0,
-                days_since_last_order: Vec::with_capacity(customers),
-                orders_365d: Vec::with_capacity(customers),
-                spend_365d: Vec::with_capacity(customers),
-                lifetime_orders: Vec::with_capacity(customers),
-                lifetime_spend: Vec::with_capacity(customers),
-                average_order_value: Vec::with_capacity(customers),
-                interactions_30d: Vec::with_capacity(customers),
-                days_since_signup: Vec::with_capacity(customers),
-                points_balance: Vec::with_capacity(customers),
-                days_between_orders: Vec::with_capacity(customers),
-                birthday_month: Vec::with_capacity(customers),
+                days_since_last_order: Vec::with_capacity(capacity(Feature::DaysSinceLastOrder)),
+                orders_365d: Vec::with_capacity(capacity(Feature::Orders365d)),
+                spend_365d: Vec::with_capacity(capacity(Feature::Spend365d)),
+                lifetime_orders: Vec::with_capacity(capacity(Feature::LifetimeOrders)),
+                lifetime_spend: Vec::with_capacity(capacity(Feature::LifetimeSpend)),
+                average_order_value: Vec::with_capacity(capacity(Feature::AverageOrderValue)),
+                interactions_30d: Vec::with_capacity(capacity(Feature::Interactions30d)),
+                days_since_signup: Vec::with_capacity(capacity(Feature::DaysSinceSignup)),
+                points_balance: Vec::with_capacity(capacity(Feature::PointsBalance)),
+                days_between_orders: Vec::with_capacity(capacity(Feature::DaysBetweenOrders)),
+                birthday_month: Vec::with_capacity(capacity(Feature::BirthdayMonth)),
                 tag_names: Vec::new(),
                 tag_offsets,
                 tag_codes: Vec::new(),
             },
+            columns,
             tag_codes: HashMap::new(),
         }
     }
 
     pub fn push(&mut self, profile: &ProfileFeatures) {
         let b = &mut self.batch;
+        let has = |feature| self.columns.has(feature);
         b.len += 1;
-        b.days_since_last_order
-            .push(profile.days_since_last_order.unwrap_or(NEVER));
-        b.orders_365d.push(profile.orders_365d);
-        b.spend_365d.push(profile.spend_365d);
-        b.lifetime_orders.push(profile.lifetime_orders);
-        b.lifetime_spend.push(profile.lifetime_spend);
-        b.average_order_value.push(profile.average_order_value);
-        b.interactions_30d.push(profile.interactions_30d);
-        b.days_since_signup.push(profile.days_since_signup);
-        b.points_balance.push(profile.points_balance);
-        b.days_between_orders
-            .push(profile.days_between_orders.unwrap_or(NEVER));
-        b.birthday_month.push(profile.birthday_month.unwrap_or(0));
+        if has(Feature::DaysSinceLastOrder) {
+            b.days_since_last_order
+                .push(profile.days_since_last_order.unwrap_or(NEVER));
+        }
+        if has(Feature::Orders365d) {
+            b.orders_365d.push(profile.orders_365d);
+        }
+        if has(Feature::Spend365d) {
+            b.spend_365d.push(profile.spend_365d);
+        }
+        if has(Feature::LifetimeOrders) {
+            b.lifetime_orders.push(profile.lifetime_orders);
+        }
+        if has(Feature::LifetimeSpend) {
+            b.lifetime_spend.push(profile.lifetime_spend);
+        }
+        if has(Feature::AverageOrderValue) {
+            b.average_order_value.push(profile.average_order_value);
+        }
+        if has(Feature::Interactions30d) {
+            b.interactions_30d.push(profile.interactions_30d);
+        }
+        if has(Feature::DaysSinceSignup) {
+            b.days_since_signup.push(profile.days_since_signup);
+        }
+        if has(Feature::PointsBalance) {
+            b.points_balance.push(profile.points_balance);
+        }
+        if has(Feature::DaysBetweenOrders) {
+            b.days_between_orders
+                .push(profile.days_between_orders.unwrap_or(NEVER));
+        }
+        if has(Feature::BirthdayMonth) {
+            b.birthday_month.push(profile.birthday_month.unwrap_or(0));
+        }
+        if !has(Feature::Tags) {
+            return;
+        }
         for tag in &profile.tags {
             let code = match self.tag_codes.get(tag) {
                 Some(code) => *code,
@@ -118,12 +183,15 @@ impl BatchBuilder {
     }
 }
 
-impl FromIterator<ProfileFeatures> for ProfileBatch {
-    fn from_iter<I: IntoIterator<Item = ProfileFeatures>>(profiles: I) -> Self {
-        let profiles = profiles.into_iter();
-        let mut builder = BatchBuilder::with_capacity(profiles.size_hint().0);
+impl ProfileBatch {
+    /// The batch of `profiles` with `columns` filled.
+    pub fn of<'p>(
+        profiles: impl ExactSizeIterator<Item = &'p ProfileFeatures>,
+        columns: Columns,
+    ) -> Self {
+        let mut builder = BatchBuilder::new(profiles.len(), columns);
         for profile in profiles {
-            builder.push(&profile);
+            builder.push(profile);
         }
         builder.finish()
     }

@@ -9,7 +9,7 @@ use retain_schema::plugin::{PluginInfo, SegmentInfo};
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
 
-use super::batch::smoke_profiles;
+use super::batch::{Columns, smoke_profiles};
 use super::engine::PluginEngine;
 use super::v1::{self, HostState, recommender, segmenter, types};
 use crate::services::recommendations::CatalogFacts;
@@ -59,6 +59,8 @@ pub struct LoadedPlugin {
     pub version: String,
     pub description: String,
     pub info: PluginInfo,
+    /// The profile columns a segmenter declared it reads: what its batches carry.
+    pub columns: Columns,
     instance: Instantiator,
     engine: PluginEngine,
 }
@@ -100,6 +102,7 @@ impl LoadedPlugin {
             version: String::new(),
             description: String::new(),
             info: PluginInfo::default(),
+            columns: Columns::ALL,
             instance,
             engine: engine.clone(),
         };
@@ -107,6 +110,7 @@ impl LoadedPlugin {
             .describe()
             .map_err(|err| LoadError::WrongWorld(format!("describe() {err}")))?;
         Ok(Arc::new(Self {
+            columns: Columns::of(&described.features),
             name: described.name.clone(),
             version: described.version.clone(),
             description: described.description.clone(),
@@ -220,7 +224,7 @@ impl LoadedPlugin {
     pub fn smoke_call(&self, config: &str) -> Result<(), CallError> {
         match self.kind {
             PluginKind::Segmenter => {
-                let batch: types::ProfileBatch = smoke_profiles().into_iter().collect();
+                let batch = types::ProfileBatch::of(smoke_profiles().iter(), self.columns);
                 self.classify(config, &batch).map(drop)
             }
             PluginKind::Recommender => {

@@ -13,8 +13,7 @@ use sea_orm::{
 
 use crate::auth::Principal;
 use crate::error::{ServiceError, ServiceResult};
-use crate::services::audit;
-use crate::services::validate;
+use crate::services::{self, audit, validate};
 
 /// A new customer.
 #[derive(Debug, Clone, InputObject)]
@@ -98,16 +97,15 @@ pub async fn tags_of<C: ConnectionTrait>(
         .filter(customer_tag::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .all(db)
         .await?;
-    // Every customer gets an entry, tagless ones an empty list.
-    let mut tags: HashMap<i64, Vec<String>> =
-        customer_ids.iter().map(|id| (*id, Vec::new())).collect();
-    for row in rows {
-        tags.entry(row.customer_id).or_default().push(row.tag);
-    }
-    for list in tags.values_mut() {
-        list.sort();
-    }
-    Ok(tags)
+    let tags = services::group_by_parent(customer_ids, rows, |row| row.customer_id);
+    Ok(tags
+        .into_iter()
+        .map(|(id, rows)| {
+            let mut tags: Vec<String> = rows.into_iter().map(|row| row.tag).collect();
+            tags.sort();
+            (id, tags)
+        })
+        .collect())
 }
 
 /// A checked new customer, ready to insert.

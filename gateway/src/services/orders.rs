@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use retain_schema::{Channel, OrderStatus, order, order_item, product};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionSession, TransactionTrait,
 };
 
 use crate::config::LoyaltySettings;
 use crate::error::{ServiceError, ServiceResult};
-use crate::services::{customers, loyalty, validate};
+use crate::services::{self, customers, loyalty, validate};
 
 /// Most lines one order may have.
 const MAX_LINES: usize = 100;
@@ -96,18 +96,12 @@ pub async fn items_of<C: ConnectionTrait>(
 ) -> ServiceResult<HashMap<i64, Vec<order_item::Model>>> {
     let rows = order_item::Entity::find()
         .filter(order_item::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(order_item::Column::Id)
         .all(db)
         .await?;
-    // Every order gets an entry, so callers can tell "no items" from "not loaded".
-    let mut items: HashMap<i64, Vec<order_item::Model>> =
-        order_ids.iter().map(|id| (*id, Vec::new())).collect();
-    for row in rows {
-        items.entry(row.order_id).or_default().push(row);
-    }
-    for list in items.values_mut() {
-        list.sort_by_key(|item| item.id);
-    }
-    Ok(items)
+    Ok(services::group_by_parent(order_ids, rows, |row| {
+        row.order_id
+    }))
 }
 
 fn generated_order_number(now: DateTime<Utc>) -> String {

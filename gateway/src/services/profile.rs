@@ -90,15 +90,40 @@ pub fn sum_as_bigint(expr: impl Into<Expr>) -> Expr {
     Func::cast_as(Func::sum(expr.into()), Alias::new("BIGINT")).into()
 }
 
+/// Which figures of an activity to compute: each is one grouped statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figures {
+    /// Orders and spend, recency and rhythm.
+    pub purchases: bool,
+    pub interactions: bool,
+}
+
+impl Figures {
+    pub const ALL: Figures = Figures {
+        purchases: true,
+        interactions: true,
+    };
+}
+
 /// The activity of each of `customer_ids` (customers without any get the default).
 pub async fn activity_of<C: ConnectionTrait>(
     db: &C,
     customer_ids: &[i64],
     now: DateTime<Utc>,
 ) -> ServiceResult<HashMap<i64, Activity>> {
+    activity_with(db, customer_ids, now, Figures::ALL).await
+}
+
+/// `activity_of` with only `figures` computed; the others stay at their defaults.
+pub async fn activity_with<C: ConnectionTrait>(
+    db: &C,
+    customer_ids: &[i64],
+    now: DateTime<Utc>,
+    figures: Figures,
+) -> ServiceResult<HashMap<i64, Activity>> {
     let year_ago = now - Duration::days(365);
     let month_ago = now - Duration::days(30);
-    let orders: Vec<OrderTotals> = order::Entity::find()
+    let purchases = order::Entity::find()
         .select_only()
         .column(order::Column::CustomerId)
         .column_as(Expr::cust("COUNT(*)"), "lifetime_orders")
@@ -130,19 +155,23 @@ pub async fn activity_of<C: ConnectionTrait>(
         .filter(order::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .filter(order::Column::Status.is_in(PURCHASED))
         .group_by(order::Column::CustomerId)
-        .into_model::<OrderTotals>()
-        .all(db)
-        .await?;
-    let interactions: Vec<InteractionCount> = interaction::Entity::find()
+        .into_model::<OrderTotals>();
+    let orders = match figures.purchases {
+        true => purchases.all(db).await?,
+        false => Vec::new(),
+    };
+    let interactions = interaction::Entity::find()
         .select_only()
         .column(interaction::Column::CustomerId)
         .column_as(Expr::cust("COUNT(*)"), "interactions")
         .filter(interaction::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .filter(interaction::Column::OccurredAt.gte(month_ago))
         .group_by(interaction::Column::CustomerId)
-        .into_model::<InteractionCount>()
-        .all(db)
-        .await?;
+        .into_model::<InteractionCount>();
+    let interactions = match figures.interactions {
+        true => interactions.all(db).await?,
+        false => Vec::new(),
+    };
 
     let mut activity: HashMap<i64, Activity> = customer_ids
         .iter()

@@ -17,7 +17,7 @@ use sea_orm::{
 use crate::auth::Principal;
 use crate::config::LoyaltySettings;
 use crate::error::{ServiceError, ServiceResult};
-use crate::services::{loyalty, orders, validate};
+use crate::services::{self, loyalty, orders, validate};
 
 /// A refund to record.
 #[derive(Debug, Clone)]
@@ -173,10 +173,7 @@ pub async fn of_orders<C: ConnectionTrait>(
         .order_by_asc(order_refund::Column::Id)
         .all(db)
         .await?;
-    let mut refunds: HashMap<i64, Vec<order_refund::Model>> =
-        order_ids.iter().map(|id| (*id, Vec::new())).collect();
-    for row in rows {
-        refunds.entry(row.order_id).or_default().push(row);
-    }
-    Ok(refunds)
+    Ok(services::group_by_parent(order_ids, rows, |row| {
+        row.order_id
+    }))
 }

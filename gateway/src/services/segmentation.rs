@@ -19,14 +19,26 @@ use sea_orm::{
 use crate::app::AppContext;
 use crate::database::statement;
 use crate::error::{ServiceError, ServiceResult};
-use crate::plugins::batch::ProfileFeatures;
+use crate::plugins::batch::{Columns, ProfileFeatures};
 use crate::plugins::loader::Classification;
 use crate::plugins::slots::{Binding, Version};
-use crate::plugins::v1::types::ProfileBatch;
+use crate::plugins::v1::types::{Feature, ProfileBatch};
 use crate::services::experiments;
 use crate::services::experiments::exposures::{self, Exposure};
 use crate::services::experiments::live::{self, LiveExperiment, Subject};
+use crate::services::profile::Figures;
 use crate::services::{customers, loyalty, profile};
+
+/// The features computed from a customer's orders.
+const PURCHASE_FEATURES: [Feature; 7] = [
+    Feature::DaysSinceLastOrder,
+    Feature::Orders365d,
+    Feature::Spend365d,
+    Feature::LifetimeOrders,
+    Feature::LifetimeSpend,
+    Feature::AverageOrderValue,
+    Feature::DaysBetweenOrders,
+];
 
 /// Memberships written per INSERT: four values each stays far below both
 /// backends' bind-parameter limits.
@@ -110,16 +122,28 @@ pub async fn segment_counts(
         .collect())
 }
 
-/// The profile features of `customers`, in the same order.
+/// The profile features of `customers`, in the same order. Only `columns` are
+/// computed (each costs statements); the others stay at their defaults.
 pub async fn features_of(
     db: &impl ConnectionTrait,
     customers: &[customer::Model],
     now: DateTime<Utc>,
+    columns: Columns,
 ) -> ServiceResult<Vec<ProfileFeatures>> {
     let ids: Vec<i64> = customers.iter().map(|c| c.id).collect();
-    let mut activity = profile::activity_of(db, &ids, now).await?;
-    let mut tags = customers::tags_of(db, &ids).await?;
-    let points = loyalty::unexpired_points(db, &ids, now, None).await?;
+    let figures = Figures {
+        purchases: PURCHASE_FEATURES.iter().any(|f| columns.has(*f)),
+        interactions: columns.has(Feature::Interactions30d),
+    };
+    let mut activity = profile::activity_with(db, &ids, now, figures).await?;
+    let mut tags = match columns.has(Feature::Tags) {
+        true => customers::tags_of(db, &ids).await?,
+        false => HashMap::new(),
+    };
+    let points = match columns.has(Feature::PointsBalance) {
+        true => loyalty::unexpired_points(db, &ids, now, None).await?,
+        false => HashMap::new(),
+    };
     let days = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX - 1);
     let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
     Ok(customers
@@ -231,22 +255,56 @@ pub async fn run(
     .insert(db)
     .await?;
 
-    let mut done = 0_u64;
+    // Every version that may serve a customer of the run: what the batches carry.
+    let columns = binding
+        .experiment
+        .iter()
+        .flat_map(|live| &live.variants)
+        .fold(version.plugin.columns, |all, v| all.union(v.plugin.columns));
     progress(0, total);
-    while let Some(customers) = batches.next().await? {
-        let outcome = classify_batch(ctx, &binding, version, &customers, now).await;
-        let (memberships, exposures) = match outcome {
-            Ok(classified) => classified,
-            Err(err) => {
-                fail(db, run.id, &err.to_string()).await?;
-                return Err(err);
-            }
-        };
-        insert_memberships(db, run.id, &memberships, &exposures).await?;
-        done += customers.len() as u64;
-        progress(done, total);
+    let classified: ServiceResult<u64> = async {
+        let mut done = 0_u64;
+        // The next batch is read while the current one is classified and
+        // written: reading is most of a run, and the two use different threads.
+        let mut next = read_batch(&mut batches, db, now, columns).await?;
+        while let Some((customers, features)) = next {
+            let classifying = async {
+                let (memberships, exposures) =
+                    classify_batch(ctx, &binding, version, &customers, &features, now).await?;
+                insert_memberships(db, run.id, &memberships, &exposures).await
+            };
+            let (written, read) =
+                tokio::join!(classifying, read_batch(&mut batches, db, now, columns));
+            written?;
+            next = read?;
+            done += customers.len() as u64;
+            progress(done, total);
+        }
+        Ok(done)
     }
+    .await;
+    let done = match classified {
+        Ok(done) => done,
+        Err(err) => {
+            fail(db, run.id, &err.to_string()).await?;
+            return Err(err);
+        }
+    };
     publish_run(ctx, run.id, &binding, done, now).await
+}
+
+/// The next batch of customers with their features, or `None` after the last.
+async fn read_batch(
+    batches: &mut CustomerBatches<'_>,
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    columns: Columns,
+) -> ServiceResult<Option<(Vec<customer::Model>, Vec<ProfileFeatures>)>> {
+    let Some(customers) = batches.next().await? else {
+        return Ok(None);
+    };
+    let features = features_of(db, &customers, now, columns).await?;
+    Ok(Some((customers, features)))
 }
 
 /// Classifies customers, each with the version that serves them — their
@@ -258,9 +316,9 @@ async fn classify_batch(
     binding: &Binding,
     version: &Version,
     customers: &[customer::Model],
+    features: &[ProfileFeatures],
     now: DateTime<Utc>,
 ) -> ServiceResult<(Vec<(i64, String, f64)>, Vec<Exposure>)> {
-    let features = features_of(&ctx.db, customers, now).await?;
     let subjects: Vec<Subject<'_>> = customers
         .iter()
         .map(|c| Subject {
@@ -287,7 +345,8 @@ async fn classify_batch(
             Some(_) => live::version_for(binding, enrolments[indexes[0]]).unwrap_or(version),
             None => version,
         };
-        let batch: ProfileBatch = indexes.iter().map(|i| features[*i].clone()).collect();
+        let profiles = indexes.iter().map(|i| &features[*i]);
+        let batch = ProfileBatch::of(profiles, version.plugin.columns);
         let classification =
             ctx.slots
                 .classify(version, Arc::new(batch))
@@ -516,8 +575,8 @@ pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()>
         external_id: &customer.external_id,
     }];
     let now = Utc::now();
-    let features = features_of(db, std::slice::from_ref(&customer), now).await?;
-    let batch: Arc<ProfileBatch> = Arc::new(features.into_iter().collect());
+    // One customer, read once for every slot's plugin: all columns.
+    let features = features_of(db, std::slice::from_ref(&customer), now, Columns::ALL).await?;
     for binding in segmenters {
         let Some(run) = current_run(db, &binding.slot).await? else {
             continue;
@@ -531,7 +590,8 @@ pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()>
             .chain(binding.fallback.as_ref());
         let mut assigned = None;
         for version in versions {
-            match ctx.slots.classify(version, Arc::clone(&batch)).await {
+            let batch = ProfileBatch::of(features.iter(), version.plugin.columns);
+            match ctx.slots.classify(version, Arc::new(batch)).await {
                 Ok(classification) => {
                     assigned =
                         memberships(version, [customer_id].into_iter(), &classification).pop();

@@ -115,12 +115,13 @@ pub async fn compare(
     let now = Utc::now();
     let mut batches = CustomerBatches::new(&ctx.db, ctx.settings.plugins.batch_size);
     let total = batches.total().await?;
+    let columns = active.plugin.columns.union(candidate.plugin.columns);
     let mut pairs: HashMap<(u16, u16), u64> = HashMap::new();
     let mut done = 0;
     progress(0, total);
     while let Some(customers) = batches.next().await? {
-        let features = segmentation::features_of(&ctx.db, &customers, now).await?;
-        let batch: Arc<ProfileBatch> = Arc::new(features.into_iter().collect());
+        let features = segmentation::features_of(&ctx.db, &customers, now, columns).await?;
+        let batch = Arc::new(ProfileBatch::of(features.iter(), columns));
         let today = classify(ctx, active, &batch).await?;
         let tomorrow = classify(ctx, candidate, &batch).await?;
         for pair in today.into_iter().zip(tomorrow) {

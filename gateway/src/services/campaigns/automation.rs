@@ -70,9 +70,7 @@ impl Scheduler {
             .await?;
         let mut total = Enrolled::default();
         for campaign in campaigns {
-            let live = campaign.starts_at.is_none_or(|s| s <= now)
-                && campaign.ends_at.is_none_or(|e| now < e);
-            if !live {
+            if !super::within_dates(&campaign, now) {
                 continue;
             }
             let enrolled = match &campaign.trigger {

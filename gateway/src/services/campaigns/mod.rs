@@ -138,6 +138,12 @@ pub struct AmountOffInput {
     pub threshold_minor: i64,
 }
 
+/// Whether `at` falls within `campaign`'s dates (open ends count as open).
+pub fn within_dates(campaign: &campaign::Model, at: DateTime<Utc>) -> bool {
+    campaign.starts_at.is_none_or(|starts| starts <= at)
+        && campaign.ends_at.is_none_or(|ends| at < ends)
+}
+
 /// Whether a campaign may move from `from` to `to`.
 pub fn can_transition(from: CampaignStatus, to: CampaignStatus) -> bool {
     use CampaignStatus::*;

@@ -41,9 +41,7 @@ fn reward(campaign: &campaign::Model) -> Option<(i64, i64)> {
 
 /// Whether `campaign` is running at `at`: its status and its dates.
 fn running(campaign: &campaign::Model, at: DateTime<Utc>) -> bool {
-    campaign.status == CampaignStatus::Running
-        && campaign.starts_at.is_none_or(|starts| starts <= at)
-        && campaign.ends_at.is_none_or(|ends| at < ends)
+    campaign.status == CampaignStatus::Running && super::within_dates(campaign, at)
 }
 
 /// Whether the customer has an order that was ever paid, other than `except`.

@@ -8,6 +8,7 @@ use retain_schema::{CampaignStatus, MessageStatus, campaign, campaign_message};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::error::ServiceResult;
+use crate::services::campaigns;
 
 /// The best points multiplier on offer to a customer: the factor and the
 /// campaign offering it.
@@ -44,8 +45,7 @@ pub async fn best_multiplier<C: ConnectionTrait>(
         .await?;
     Ok(campaigns
         .into_iter()
-        .filter(|c| c.starts_at.is_none_or(|starts| starts <= at))
-        .filter(|c| c.ends_at.is_none_or(|ends| at < ends))
+        .filter(|c| campaigns::within_dates(c, at))
         .filter_map(|c| match c.offer {
             Offer::PointsMultiplier { tenths } => Some((tenths, c.name)),
             _ => None,

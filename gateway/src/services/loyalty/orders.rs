@@ -27,9 +27,7 @@ pub async fn on_status_change<C: ConnectionTrait>(
             referrals::reward_first_payment(txn, settings, order, now).await?;
             Ok(earned)
         }
-        OrderStatus::Refunded | OrderStatus::Cancelled => {
-            reverse(txn, order, Share::Whole, None, now).await
-        }
+        OrderStatus::Refunded | OrderStatus::Cancelled => reverse(txn, order, None, now).await,
         OrderStatus::Placed | OrderStatus::Shipped | OrderStatus::Delivered => Ok(None),
     }
 }
@@ -43,15 +41,7 @@ pub async fn on_partial_refund<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<points_entry::Model>> {
     let reference = format!("refund:{refund_id}");
-    reverse(txn, order, Share::Refunded, Some(reference), now).await
-}
-
-/// How much of what an order earned is due back.
-#[derive(Clone, Copy)]
-enum Share {
-    Whole,
-    /// The refunded share of the total.
-    Refunded,
+    reverse(txn, order, Some(reference), now).await
 }
 
 /// Credits the order's total at the configured rate, multiplied for the
@@ -106,13 +96,13 @@ async fn earn<C: ConnectionTrait>(
     ledger::credit(txn, settings, entry, now).await.map(Some)
 }
 
-/// Takes back what is due of what the order earned: first what is left of its
-/// own lot, then what was already spent of it from the customer's other lots,
-/// as far as the balance allows (see `rules::reversal`).
+/// Takes back what is due of what the order earned — all of it once the order
+/// is refunded or cancelled, else the refunded share of its total: first what is
+/// left of its own lot, then what was already spent of it from the customer's
+/// other lots, as far as the balance allows (see `rules::reversal`).
 async fn reverse<C: ConnectionTrait>(
     txn: &C,
     order: &order::Model,
-    share: Share,
     reference: Option<String>,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<points_entry::Model>> {
@@ -149,11 +139,10 @@ async fn reverse<C: ConnectionTrait>(
         expired,
         reversed,
     };
-    let due = match share {
-        Share::Whole => lot.points,
-        Share::Refunded => {
-            rules::refunded_share(lot.points, order.refunded_minor, order.total_minor)
-        }
+    let whole = matches!(order.status, OrderStatus::Refunded | OrderStatus::Cancelled);
+    let due = match whole {
+        true => lot.points,
+        false => rules::refunded_share(lot.points, order.refunded_minor, order.total_minor),
     };
     let reversal = rules::reversal(history, due, locked.balance);
     if reversal.total() == 0 && reversal.unrecovered == 0 {
@@ -168,12 +157,12 @@ async fn reverse<C: ConnectionTrait>(
         &rules::take_oldest_first(&others, reversal.from_others),
     )
     .await?;
-    let mut reason = match share {
-        Share::Refunded if order.refunded_minor < order.total_minor => format!(
+    let mut reason = match whole {
+        false => format!(
             "order {} partly refunded ({} of {} minor units)",
             order.order_number, order.refunded_minor, order.total_minor
         ),
-        _ => format!("order {} {}", order.order_number, status_word(order.status)),
+        true => format!("order {} {}", order.order_number, status_word(order.status)),
     };
     if reversal.unrecovered > 0 {
         reason.push_str(&format!(

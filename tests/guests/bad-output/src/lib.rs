@@ -7,7 +7,7 @@ wit_bindgen::generate!({
     world: "segmenter",
 });
 
-use retain::strategy::types::SegmentInfo;
+use retain::strategy::types::{Feature, SegmentInfo};
 
 struct BadOutput;
 
@@ -22,7 +22,8 @@ impl Guest for BadOutput {
                 label: "Only".into(),
                 description: "Everyone, when the answer is well formed.".into(),
             }],
-            features: vec![],
+            // It reads the tags: without declaring them it would get none.
+            features: vec![Feature::Tags],
         }
     }
 
