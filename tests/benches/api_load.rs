@@ -30,8 +30,8 @@ use hdrhistogram::Histogram;
 use reqwest::Client;
 use retain_tests::Backend;
 use retain_tests::load::{
-    BenchDatabase, Preparation, client_with_key, env_number, env_or, first_ids, gateway_binary,
-    graphql_request, latency_histogram, quantile_ms,
+    BenchDatabase, Preparation, bench_main, client_with_key, env_number, env_or, first_ids,
+    gateway_binary, graphql_request, latency_histogram, quantile_ms,
 };
 
 /// Long enough for connection pools, caches and the allocator to settle before measuring.
@@ -53,33 +53,17 @@ const Q4: &str = "query Q4($id: ID!) { node(id: $id) { ... on Customer { id \
     recommendations(slot: \"recs.home\", first: 5) { product { name } score reason } } } }";
 
 fn main() -> ExitCode {
-    // `cargo test --benches` (and `--all-targets`) runs bench targets without `--bench`;
-    // a minutes-long load run must not hide inside a test suite.
-    if !std::env::args().any(|arg| arg == "--bench") {
-        println!("api_load: skipped; run it with `cargo bench -p retain-tests --bench api_load`");
-        return ExitCode::SUCCESS;
-    }
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("api_load: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main("api_load", run)
 }
 
-fn run() -> Result<()> {
+async fn run() -> Result<()> {
     let settings = Settings::from_env()?;
     let binary = gateway_binary()?;
     eprintln!("api_load: using {}", binary.display());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
     // One backend failing (say, no PostgreSQL running) should not hide the others' numbers.
     let mut failed = Vec::new();
     for &backend in &settings.backends {
-        if let Err(error) = runtime.block_on(bench_backend(backend, &binary, &settings)) {
+        if let Err(error) = bench_backend(backend, &binary, &settings).await {
             eprintln!("api_load: {} failed: {error:#}", backend.name());
             failed.push(backend.name());
         }
