@@ -164,12 +164,7 @@ impl Application {
         let serves_recommenders = (state.context.slots.bindings().values())
             .any(|binding| binding.kind == PluginKind::Recommender);
         if serves_recommenders {
-            let context = state.context.clone();
-            tokio::spawn(async move {
-                if let Err(error) = context.catalog.facts(&context).await {
-                    tracing::warn!(%error, "warming up the catalogue facts failed");
-                }
-            });
+            state.context.catalog.warm_up(state.context.clone());
         }
         Ok(Self {
             listener,

@@ -222,10 +222,16 @@ async fn caller(
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if database::ping(&state.context.db).await {
-        (StatusCode::OK, "ready").into_response()
-    } else {
+    if !database::ping(&state.context.db).await {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    } else if state.context.catalog.is_warming_up() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "computing the catalogue facts",
+        )
+            .into_response()
+    } else {
+        (StatusCode::OK, "ready").into_response()
     }
 }
 

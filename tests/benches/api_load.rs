@@ -3,7 +3,7 @@
 //!
 //! For each backend it seeds a fresh database with `retain seed`, installs the
 //! bundled plugins (`retain plugin install-bundled`, which segments every customer),
-//! starts `retain serve` on a free port, drives four query shapes at concurrency 1
+//! starts `retain serve` on a free port, drives six query shapes at concurrency 1
 //! and 32, and prints a Markdown table with throughput, latency percentiles and the SQL
 //! statements each request cost (read from `/metrics`, so N+1 regressions show up).
 //!
@@ -33,6 +33,7 @@ use retain_tests::load::{
     BenchDatabase, Preparation, bench_main, client_with_key, env_number, env_or, first_ids,
     gateway_binary, graphql_request, latency_histogram, quantile_ms,
 };
+use serde_json::{Value, json};
 
 /// Long enough for connection pools, caches and the allocator to settle before measuring.
 const WARM_UP: Duration = Duration::from_secs(2);
@@ -51,6 +52,9 @@ const Q3: &str = "{ customers(first: 50) { edges { node { id name orders(first: 
 const Q4: &str = "query Q4($id: ID!) { node(id: $id) { ... on Customer { id \
     segments { slot key score } \
     recommendations(slot: \"recs.home\", first: 5) { product { name } score reason } } } }";
+/// One customer's recommendations from `$slot`, as a home page would ask for them.
+const Q5: &str = "query Q5($id: ID!, $slot: String!) { node(id: $id) { ... on Customer { \
+    recommendations(slot: $slot, first: 10) { product { id name } score reason } } } }";
 
 fn main() -> ExitCode {
     bench_main("api_load", run)
@@ -134,13 +138,35 @@ async fn measure(
     let shapes = [
         Shape {
             name: "Q1 customer by id with profile",
-            bodies: customer_by_id_bodies(&client, &graphql, Q1, "Q1").await?,
+            bodies: customer_by_id_bodies(&client, &graphql, Q1, "Q1", json!({})).await?,
         },
         Shape::fixed("Q2 customers page of 100", Q2),
         Shape::fixed("Q3 50 customers → 10 orders → items", Q3),
         Shape {
             name: "Q4 customer segments + 5 recommendations",
-            bodies: customer_by_id_bodies(&client, &graphql, Q4, "Q4").await?,
+            bodies: customer_by_id_bodies(&client, &graphql, Q4, "Q4", json!({})).await?,
+        },
+        Shape {
+            name: "Q5 10 recommendations from recs.home (co-purchases)",
+            bodies: customer_by_id_bodies(
+                &client,
+                &graphql,
+                Q5,
+                "Q5",
+                json!({ "slot": "recs.home" }),
+            )
+            .await?,
+        },
+        Shape {
+            name: "Q5 10 recommendations from recs.segment (popular in segment)",
+            bodies: customer_by_id_bodies(
+                &client,
+                &graphql,
+                Q5,
+                "Q5",
+                json!({ "slot": "recs.segment" }),
+            )
+            .await?,
         },
     ];
 
@@ -185,27 +211,30 @@ impl Shape {
     fn fixed(name: &'static str, query: &str) -> Self {
         Self {
             name,
-            bodies: Arc::new([serde_json::json!({ "query": query }).to_string()]),
+            bodies: Arc::new([json!({ "query": query }).to_string()]),
         }
     }
 }
 
 /// Bodies of a per-customer query, one per customer of the first page, so requests
-/// do not all hit one row.
+/// do not all hit one row; `variables` are the query's others besides `$id`.
 async fn customer_by_id_bodies(
     client: &Client,
     url: &str,
     query: &str,
     operation: &str,
+    variables: Value,
 ) -> Result<Arc<[String]>> {
     let ids = first_ids(client, url, "customers", 100).await?;
     Ok(ids
         .into_iter()
         .map(|id| {
-            serde_json::json!({
+            let mut variables = variables.clone();
+            variables["id"] = id.into();
+            json!({
                 "query": query,
                 "operationName": operation,
-                "variables": { "id": id },
+                "variables": variables,
             })
             .to_string()
         })

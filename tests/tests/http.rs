@@ -72,6 +72,48 @@ async fn nested_queries_cost_a_fixed_number_of_statements(backend: Backend) {
     gw.query(profile, json!({})).await;
     // customers, tags, order totals, interaction counts.
     assert_eq!(gw.sql_statements().await - before, 4);
+
+    // `node` fetches its one row at once; `nodes` still batches its ids.
+    let page = gw
+        .query(
+            "{ customers(first: 3) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let ids: Vec<&str> = page["customers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
+    let before = gw.sql_statements().await;
+    let one = gw
+        .query(
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": ids[0] }),
+        )
+        .await;
+    assert_eq!(one["node"]["id"], ids[0]);
+    assert_eq!(gw.sql_statements().await - before, 1);
+    let before = gw.sql_statements().await;
+    let many = gw
+        .query(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    let found: Vec<&str> = many["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ids);
+    assert_eq!(
+        gw.sql_statements().await - before,
+        1,
+        "the ids share one statement"
+    );
 }
 
 async fn post(gw: &TestGateway, accept: &str, content_type: Option<&str>, body: &str) -> Reply {

@@ -21,7 +21,7 @@ use crate::graphql::filters::{
     BooleanFilter, Direction, IdFilter, RangeFilter, StringFilter, boolean_filter,
 };
 use crate::graphql::ids::{self, NodeKind};
-use crate::graphql::loaders::loaders;
+use crate::graphql::loaders::{load_now, loaders};
 use crate::graphql::orders::Order;
 use crate::graphql::pages::{PageArgs, child_connection, list_connection};
 use crate::graphql::prefetch;
@@ -234,6 +234,12 @@ impl Customer {
         let found = recommendations::recommend(app, &slot, self.0.id, first as u32)
             .await
             .gql()?;
+        // Every product id is known now: fetch them in one statement rather than
+        // wait out the batch window when each recommendation asks for its own.
+        if ctx.look_ahead().field("product").exists() {
+            let ids: Vec<i64> = found.iter().map(|r| r.product_id).collect();
+            load_now(&loaders(ctx).products, &ids).await.gql()?;
+        }
         Ok(found.into_iter().map(Recommendation).collect())
     }
     /// The customer's lifetime value under the latest fit

@@ -53,6 +53,23 @@ where
     }
 }
 
+/// Loads `ids` at once into the request's cache instead of waiting out the batch
+/// window: for lookups with nothing to batch with (the root `node` field) or whose
+/// keys are all known up front (the products of a list of recommendations). Later
+/// `load_one`s of these ids are answered from the cache.
+pub async fn load_now<E>(
+    loader: &Batched<ById<E>>,
+    ids: &[i64],
+) -> Result<HashMap<i64, E::Model>, LoadError>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + Clone,
+{
+    let found = loader.loader().load(ids).await?;
+    loader.feed_many(found.clone()).await;
+    Ok(found)
+}
+
 /// One page of a parent's children (a customer's orders, …), for many parents.
 pub struct ChildPages<E: EntityTrait> {
     db: DatabaseConnection,

@@ -11,7 +11,7 @@ use crate::graphql::customers::{Customer, Interaction};
 use crate::graphql::errors::GqlResultExt;
 use crate::graphql::feedback::Feedback;
 use crate::graphql::ids::{self, NodeKind};
-use crate::graphql::loaders::loaders;
+use crate::graphql::loaders::{Batched, ById, load_now, loaders};
 use crate::graphql::orders::{Order, OrderItem};
 use crate::services::orders;
 
@@ -30,7 +30,27 @@ pub enum Node {
 /// Most ids `nodes` accepts at once.
 const MAX_NODES: usize = 100;
 
-async fn load(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+/// How a lookup reaches the rows it needs.
+#[derive(Clone, Copy)]
+enum Fetch {
+    /// Through the request's loaders, batched with sibling lookups.
+    Batched,
+    /// At once: a lone lookup has nothing to wait for.
+    Now,
+}
+
+async fn by_id<E>(loader: &Batched<ById<E>>, row: i64, fetch: Fetch) -> Result<Option<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + Clone,
+{
+    match fetch {
+        Fetch::Batched => loader.load_one(row).await.gql(),
+        Fetch::Now => Ok(load_now(loader, &[row]).await.gql()?.remove(&row)),
+    }
+}
+
+async fn load(ctx: &Context<'_>, id: &ID, fetch: Fetch) -> Result<Option<Node>> {
     let Some((kind, row)) = ids::decode_any(id) else {
         return Ok(None);
     };
@@ -38,29 +58,17 @@ async fn load(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
     let db = &app_context(ctx).db;
     let db_err = |e: sea_orm::DbErr| crate::error::ServiceError::from(e);
     Ok(match kind {
-        NodeKind::Customer => loaders
-            .customers
-            .load_one(row)
-            .await
-            .gql()?
+        NodeKind::Customer => by_id(&loaders.customers, row, fetch)
+            .await?
             .map(|m| Node::Customer(Customer(m))),
-        NodeKind::Product => loaders
-            .products
-            .load_one(row)
-            .await
-            .gql()?
+        NodeKind::Product => by_id(&loaders.products, row, fetch)
+            .await?
             .map(|m| Node::Product(Product(m))),
-        NodeKind::Order => loaders
-            .orders
-            .load_one(row)
-            .await
-            .gql()?
+        NodeKind::Order => by_id(&loaders.orders, row, fetch)
+            .await?
             .map(|m| Node::Order(Order(m))),
-        NodeKind::Campaign => loaders
-            .campaigns
-            .load_one(row)
-            .await
-            .gql()?
+        NodeKind::Campaign => by_id(&loaders.campaigns, row, fetch)
+            .await?
             .map(|m| Node::Campaign(Campaign(m))),
         NodeKind::Interaction => interaction::Entity::find_by_id(row)
             .one(db)
@@ -101,7 +109,7 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Any object by its global id; null when it does not exist.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        load(ctx, &id).await
+        load(ctx, &id, Fetch::Now).await
     }
 
     /// Objects by global id, in the order asked; null where one does not exist.
@@ -113,6 +121,6 @@ impl NodeQuery {
             ))
             .gql();
         }
-        futures::future::try_join_all(ids.iter().map(|id| load(ctx, id))).await
+        futures::future::try_join_all(ids.iter().map(|id| load(ctx, id, Fetch::Batched))).await
     }
 }

@@ -265,6 +265,8 @@ struct CacheState {
     refreshing: AtomicBool,
     /// Serialises the first computation.
     computing: tokio::sync::Mutex<()>,
+    /// The replica is computing its first facts at startup.
+    warming_up: AtomicBool,
 }
 
 impl CatalogCache {
@@ -283,6 +285,26 @@ impl CatalogCache {
         self.shared
             .compute(&ctx.db, &ctx.settings.plugins.recommendation_context_slot)
             .await
+    }
+
+    /// Computes the first facts in the background; until they are there (or
+    /// their computation failed, and the first request will try again) the replica
+    /// reports itself not ready, so no traffic waits for them.
+    pub fn warm_up(&self, ctx: Arc<AppContext>) {
+        self.shared.warming_up.store(true, Ordering::Release);
+        tokio::spawn(async move {
+            if let Err(error) = ctx.catalog.facts(&ctx).await {
+                tracing::warn!(%error, "warming up the catalogue facts failed");
+            }
+            ctx.catalog
+                .shared
+                .warming_up
+                .store(false, Ordering::Release);
+        });
+    }
+
+    pub fn is_warming_up(&self) -> bool {
+        self.shared.warming_up.load(Ordering::Acquire)
     }
 
     /// Starts one refresh task unless one is running.
