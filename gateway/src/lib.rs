@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod memory;
 pub mod metrics;
 pub mod paging;
 pub mod persisted;

@@ -135,7 +135,7 @@ async fn measure(
     server.wait_ready(&client).await?;
 
     let graphql: Arc<str> = server.graphql_url().into();
-    let shapes = [
+    let mut shapes = vec![
         Shape {
             name: "Q1 customer by id with profile",
             bodies: customer_by_id_bodies(&client, &graphql, Q1, "Q1", json!({})).await?,
@@ -146,29 +146,23 @@ async fn measure(
             name: "Q4 customer segments + 5 recommendations",
             bodies: customer_by_id_bodies(&client, &graphql, Q4, "Q4", json!({})).await?,
         },
-        Shape {
-            name: "Q5 10 recommendations from recs.home (co-purchases)",
-            bodies: customer_by_id_bodies(
-                &client,
-                &graphql,
-                Q5,
-                "Q5",
-                json!({ "slot": "recs.home" }),
-            )
-            .await?,
-        },
-        Shape {
-            name: "Q5 10 recommendations from recs.segment (popular in segment)",
-            bodies: customer_by_id_bodies(
-                &client,
-                &graphql,
-                Q5,
-                "Q5",
-                json!({ "slot": "recs.segment" }),
-            )
-            .await?,
-        },
     ];
+    for (name, slot) in [
+        (
+            "Q5 10 recommendations from recs.home (co-purchases)",
+            "recs.home",
+        ),
+        (
+            "Q5 10 recommendations from recs.segment (popular in segment)",
+            "recs.segment",
+        ),
+    ] {
+        let variables = json!({ "slot": slot });
+        shapes.push(Shape {
+            name,
+            bodies: customer_by_id_bodies(&client, &graphql, Q5, "Q5", variables).await?,
+        });
+    }
 
     let mut rows = Vec::new();
     for shape in &shapes {

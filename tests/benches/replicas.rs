@@ -29,7 +29,7 @@ use retain_tests::load::{
     BenchDatabase, bench_main, client_with_key, env_number, first_ids, gateway_binary,
     graphql_data, latency_histogram, quantile_ms, query_data,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -163,13 +163,9 @@ async fn measure(settings: &Settings, swaps: &Swaps) -> Result<()> {
     // The replica's first recommendation computes its catalogue facts; the load
     // measures the replica after that, while swaps go on.
     let started = Instant::now();
-    graphql_data(
-        &swaps.reader,
-        &swaps.second,
-        &json!({ "query": RECOMMEND, "variables": { "id": customers[0], "slot": SLOT } }),
-    )
-    .await
-    .map_err(|failure| anyhow::anyhow!("the first recommendation failed: {failure}"))?;
+    graphql_data(&swaps.reader, &swaps.second, &recommend_body(&customers[0]))
+        .await
+        .map_err(|failure| anyhow::anyhow!("the first recommendation failed: {failure}"))?;
     let first_request = started.elapsed();
     let load = Arc::new(Mutex::new(Load {
         latency: latency_histogram(),
@@ -250,6 +246,11 @@ async fn measure(settings: &Settings, swaps: &Swaps) -> Result<()> {
     Ok(())
 }
 
+/// The recommendation request the bench measures, for one customer.
+fn recommend_body(customer: &str) -> Value {
+    json!({ "query": RECOMMEND, "variables": { "id": customer, "slot": SLOT } })
+}
+
 /// Open-loop recommendation requests to `url` at `rate` per second until `stop`;
 /// latency counts from when each request was due.
 async fn drive(
@@ -266,10 +267,7 @@ async fn drive(
     let mut requests = tokio::task::JoinSet::new();
     while !stop.load(Ordering::Relaxed) {
         let due = ticks.tick().await;
-        let body = json!({
-            "query": RECOMMEND,
-            "variables": { "id": customers[sent % customers.len()], "slot": SLOT },
-        });
+        let body = recommend_body(&customers[sent % customers.len()]);
         sent += 1;
         let (client, url, load) = (client.clone(), url.clone(), Arc::clone(&load));
         requests.spawn(async move {

@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
 use crate::app::AppContext;
 use crate::database::statement;
 use crate::error::{ServiceError, ServiceResult};
+use crate::memory;
 use crate::plugins::v1::types::{self, Product, WeightedProduct};
 use crate::services::experiments::live::{self, Subject};
 use crate::services::profile::purchased_sql_list;
@@ -77,6 +78,7 @@ impl CatalogFacts {
         context_slot: &str,
         now: DateTime<Utc>,
     ) -> ServiceResult<Self> {
+        let _release = memory::ReleaseWhenDone;
         let products: HashMap<i64, Product> = product::Entity::find()
             .all(db)
             .await?

@@ -19,6 +19,7 @@ use sea_orm::{
 use crate::app::AppContext;
 use crate::database::statement;
 use crate::error::{ServiceError, ServiceResult};
+use crate::memory;
 use crate::plugins::batch::{Columns, ProfileFeatures};
 use crate::plugins::loader::Classification;
 use crate::plugins::slots::{Binding, Version};
@@ -169,11 +170,13 @@ pub async fn features_of(
 }
 
 /// Every customer not erased, read `size` at a time in id order: what a run
-/// (or a shadow comparison) holds in memory at once.
+/// (or a shadow comparison) holds in memory at once. What the pass freed goes
+/// back to the system when the batches are dropped.
 pub struct CustomerBatches<'d> {
     db: &'d DatabaseConnection,
     size: u64,
     after: i64,
+    _release: memory::ReleaseWhenDone,
 }
 
 impl<'d> CustomerBatches<'d> {
@@ -182,6 +185,7 @@ impl<'d> CustomerBatches<'d> {
             db,
             size: size.max(1) as u64,
             after: 0,
+            _release: memory::ReleaseWhenDone,
         }
     }
 
@@ -453,6 +457,10 @@ async fn publish_run(
     let db = &ctx.db;
     let slot_name = binding.slot.as_str();
     let backend = db.get_database_backend();
+    // The statements below join the new run against the previous one. Without
+    // fresh statistics the planner takes the new run for empty and loops over
+    // both (measured on PostgreSQL, 100,000 customers: 270 s instead of 4 s).
+    crate::database::analyze(db, &["segment_memberships"]).await?;
     let txn = db.begin().await?;
     let slot_row = slot::Entity::find_by_id(slot_name)
         .one(&txn)
