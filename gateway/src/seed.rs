@@ -335,9 +335,9 @@ async fn seed_in_chunks(
             .with_context(|| format!("resetting the id sequence of {table}"))?;
         }
     }
-    crate::database::analyze(db, &tables)
+    crate::database::vacuum_analyze(db, &tables)
         .await
-        .context("refreshing planner statistics")?;
+        .context("vacuuming and refreshing planner statistics")?;
     Ok(report)
 }
 

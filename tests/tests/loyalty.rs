@@ -7,9 +7,9 @@ use chrono::{DateTime, Months, Utc};
 use retain_gateway::auth::Principal;
 use retain_gateway::graphql::ids::{self, NodeKind};
 use retain_gateway::plugins::batch::Columns;
+use retain_gateway::services::features;
 use retain_gateway::services::loyalty::expiry::{self, Expired};
 use retain_gateway::services::loyalty::requests::{self, Adjustment};
-use retain_gateway::services::segmentation;
 use retain_schema::{points_account, points_entry};
 use retain_tests::shop::{activate, bundled, customer, product, publish, run_segmentation};
 use retain_tests::{Backend, TestGateway, on_both_backends};
@@ -162,7 +162,7 @@ async fn paid_orders_earn_points_multiplied_by_level(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    let features = segmentation::features_of(&gw.context.db, &[model], Utc::now(), Columns::ALL)
+    let features = features::features_of(&gw.context.db, &[model], Utc::now(), Columns::ALL)
         .await
         .unwrap();
     assert_eq!(features[0].points_balance, 14_700);

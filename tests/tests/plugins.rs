@@ -6,11 +6,21 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+use retain_gateway::auth::Principal;
+use retain_gateway::plugins::batch::Columns;
+use retain_gateway::plugins::v1::types::Feature;
+use retain_gateway::seed::{self, SeedOptions};
+use retain_gateway::services::customers;
+use retain_gateway::services::features::{self, FeatureBatches};
+use retain_schema::customer;
+
 use retain_tests::shop::{
     ACTIVATE, PUBLISH, ROLLBACK, RUN, activate, bundled, customer, paid_order, product, publish,
     publish_error, run_segmentation as run, segment, segment_key,
 };
 use retain_tests::{Backend, TestGateway, guests, on_both_backends};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 /// A shop with a ¥2000 one-time buyer and a customer who never bought.
@@ -435,12 +445,76 @@ async fn hostile_plugins_are_contained(backend: Backend) {
     assert_eq!(data["customers"]["totalCount"], 3);
 }
 
+/// A run reads its customers' features in one statement per id range; they must
+/// be exactly what the per-customer path (real-time reclassification) computes,
+/// with erased customers left out and unrequested columns left at their defaults.
+async fn batches_read_the_features_single_customers_get(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let db = &gw.context.db;
+    let now = Utc::now();
+    let options = SeedOptions {
+        customers: 300,
+        seed: 11,
+        currency: "CNY".into(),
+        as_of: now,
+    };
+    seed::seed(db, &options, &indicatif::ProgressBar::hidden())
+        .await
+        .expect("seeding");
+    for erased in [5, 64, 65] {
+        customers::erase(db, erased, &Principal::cli(), now)
+            .await
+            .unwrap();
+    }
+    let kept = customer::Entity::find()
+        .filter(customer::Column::ErasedAt.is_null())
+        .order_by_asc(customer::Column::Id)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 297);
+    let purchases_only = Columns::of(&[Feature::Spend365d, Feature::Tags]);
+    for columns in [
+        Columns::ALL,
+        Columns::of(&[Feature::Interactions30d]),
+        purchases_only,
+    ] {
+        // Batches of 64 customers: erased ids fall inside and at the edge of one.
+        let mut batches = FeatureBatches::new(db, 64, now, columns);
+        let (mut ids, mut features) = (Vec::new(), Vec::new());
+        while let Some(batch) = batches.next().await.unwrap() {
+            assert!(batch.customers.len() <= 64);
+            ids.extend(
+                batch
+                    .customers
+                    .iter()
+                    .map(|c| (c.id, c.external_id.clone())),
+            );
+            features.extend(batch.features);
+        }
+        let expected_ids: Vec<_> = kept.iter().map(|c| (c.id, c.external_id.clone())).collect();
+        assert_eq!(ids, expected_ids);
+        let expected = features::features_of(db, &kept, now, columns)
+            .await
+            .unwrap();
+        assert_eq!(features, expected);
+        let buyers = features.iter().filter(|f| f.lifetime_orders > 0).count();
+        let engaged = features.iter().filter(|f| f.interactions_30d > 0).count();
+        assert_eq!(
+            buyers > 0,
+            columns != Columns::of(&[Feature::Interactions30d])
+        );
+        assert_eq!(engaged > 0, columns != purchases_only);
+    }
+}
+
 on_both_backends!(
     strategies_change_without_restart,
     orders_and_interactions_reclassify_in_real_time,
     recommendations_come_from_the_slot_plugin,
     publish_and_activation_refuse_with_reasons,
     hostile_plugins_are_contained,
+    batches_read_the_features_single_customers_get,
 );
 
 /// Two `retain serve` processes on one PostgreSQL: an activation made through one

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod customers;
 pub mod events;
 pub mod experiments;
+pub mod features;
 pub mod feedback;
 pub mod interactions;
 pub mod loyalty;

@@ -6,40 +6,26 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Utc};
-use retain_schema::{
-    PluginKind, RunStatus, customer, segment_change, segment_membership, segment_run, slot,
-};
+use chrono::{DateTime, Utc};
+use retain_schema::{PluginKind, RunStatus, segment_change, segment_membership, segment_run, slot};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::app::AppContext;
 use crate::database::statement;
 use crate::error::{ServiceError, ServiceResult};
-use crate::memory;
-use crate::plugins::batch::{Columns, ProfileFeatures};
+use crate::plugins::batch::Columns;
 use crate::plugins::loader::Classification;
 use crate::plugins::slots::{Binding, Version};
-use crate::plugins::v1::types::{Feature, ProfileBatch};
+use crate::plugins::v1::types::ProfileBatch;
 use crate::services::experiments;
 use crate::services::experiments::exposures::{self, Exposure};
 use crate::services::experiments::live::{self, LiveExperiment, Subject};
-use crate::services::profile::Figures;
-use crate::services::{customers, loyalty, profile};
-
-/// The features computed from a customer's orders.
-const PURCHASE_FEATURES: [Feature; 7] = [
-    Feature::DaysSinceLastOrder,
-    Feature::Orders365d,
-    Feature::Spend365d,
-    Feature::LifetimeOrders,
-    Feature::LifetimeSpend,
-    Feature::AverageOrderValue,
-    Feature::DaysBetweenOrders,
-];
+use crate::services::features::{self, FeatureBatch, FeatureBatches};
+use crate::services::{customers, loyalty};
 
 /// Memberships written per INSERT: four values each stays far below both
 /// backends' bind-parameter limits.
@@ -123,96 +109,6 @@ pub async fn segment_counts(
         .collect())
 }
 
-/// The profile features of `customers`, in the same order. Only `columns` are
-/// computed (each costs statements); the others stay at their defaults.
-pub async fn features_of(
-    db: &impl ConnectionTrait,
-    customers: &[customer::Model],
-    now: DateTime<Utc>,
-    columns: Columns,
-) -> ServiceResult<Vec<ProfileFeatures>> {
-    let ids: Vec<i64> = customers.iter().map(|c| c.id).collect();
-    let figures = Figures {
-        purchases: PURCHASE_FEATURES.iter().any(|f| columns.has(*f)),
-        interactions: columns.has(Feature::Interactions30d),
-    };
-    let mut activity = profile::activity_with(db, &ids, now, figures).await?;
-    let mut tags = match columns.has(Feature::Tags) {
-        true => customers::tags_of(db, &ids).await?,
-        false => HashMap::new(),
-    };
-    let points = match columns.has(Feature::PointsBalance) {
-        true => loyalty::unexpired_points(db, &ids, now, None).await?,
-        false => HashMap::new(),
-    };
-    let days = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX - 1);
-    let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
-    Ok(customers
-        .iter()
-        .map(|c| {
-            let a = activity.remove(&c.id).unwrap_or_default();
-            ProfileFeatures {
-                days_since_last_order: a.days_since_last_order(now).map(days),
-                orders_365d: count(a.orders_last_365_days),
-                spend_365d: a.spend_last_365_days_minor,
-                lifetime_orders: count(a.lifetime_orders),
-                lifetime_spend: a.lifetime_spend_minor,
-                average_order_value: a.average_order_value_minor(),
-                interactions_30d: count(a.interactions_last_30_days),
-                days_since_signup: days((now - c.signup_at).num_days()),
-                points_balance: points.get(&c.id).copied().unwrap_or(0),
-                days_between_orders: a.days_between_orders().map(days),
-                birthday_month: c.birthday.map(|b| b.month() as u8),
-                tags: tags.remove(&c.id).unwrap_or_default(),
-            }
-        })
-        .collect())
-}
-
-/// Every customer not erased, read `size` at a time in id order: what a run
-/// (or a shadow comparison) holds in memory at once. What the pass freed goes
-/// back to the system when the batches are dropped.
-pub struct CustomerBatches<'d> {
-    db: &'d DatabaseConnection,
-    size: u64,
-    after: i64,
-    _release: memory::ReleaseWhenDone,
-}
-
-impl<'d> CustomerBatches<'d> {
-    pub fn new(db: &'d DatabaseConnection, size: usize) -> Self {
-        Self {
-            db,
-            size: size.max(1) as u64,
-            after: 0,
-            _release: memory::ReleaseWhenDone,
-        }
-    }
-
-    /// How many customers the batches will hold (as of now).
-    pub async fn total(&self) -> ServiceResult<u64> {
-        Ok(customer::Entity::find()
-            .filter(customer::Column::ErasedAt.is_null())
-            .count(self.db)
-            .await?)
-    }
-
-    /// The next batch, or `None` after the last.
-    pub async fn next(&mut self) -> ServiceResult<Option<Vec<customer::Model>>> {
-        let customers = customer::Entity::find()
-            .filter(customer::Column::ErasedAt.is_null())
-            .filter(customer::Column::Id.gt(self.after))
-            .order_by_asc(customer::Column::Id)
-            .limit(self.size)
-            .all(self.db)
-            .await?;
-        Ok(customers.last().map(|last| last.id).map(|last| {
-            self.after = last;
-            customers
-        }))
-    }
-}
-
 pub fn segmenter_binding(ctx: &AppContext, slot_name: &str) -> ServiceResult<Arc<Binding>> {
     let binding = ctx
         .slots
@@ -245,8 +141,6 @@ pub async fn run(
         )
     })?;
     let now = Utc::now();
-    let mut batches = CustomerBatches::new(db, ctx.settings.plugins.batch_size);
-    let total = batches.total().await?;
     let run = segment_run::ActiveModel {
         slot: Set(slot_name.into()),
         plugin_id: Set(version.plugin_id),
@@ -265,23 +159,24 @@ pub async fn run(
         .iter()
         .flat_map(|live| &live.variants)
         .fold(version.plugin.columns, |all, v| all.union(v.plugin.columns));
+    let mut batches = FeatureBatches::new(db, ctx.settings.plugins.batch_size, now, columns);
+    let total = batches.total().await?;
     progress(0, total);
     let classified: ServiceResult<u64> = async {
         let mut done = 0_u64;
         // The next batch is read while the current one is classified and
         // written: reading is most of a run, and the two use different threads.
-        let mut next = read_batch(&mut batches, db, now, columns).await?;
-        while let Some((customers, features)) = next {
+        let mut next = batches.next().await?;
+        while let Some(batch) = next {
             let classifying = async {
                 let (memberships, exposures) =
-                    classify_batch(ctx, &binding, version, &customers, &features, now).await?;
+                    classify_batch(ctx, &binding, version, &batch, now).await?;
                 insert_memberships(db, run.id, &memberships, &exposures).await
             };
-            let (written, read) =
-                tokio::join!(classifying, read_batch(&mut batches, db, now, columns));
+            let (written, read) = tokio::join!(classifying, batches.next());
             written?;
             next = read?;
-            done += customers.len() as u64;
+            done += batch.customers.len() as u64;
             progress(done, total);
         }
         Ok(done)
@@ -297,20 +192,6 @@ pub async fn run(
     publish_run(ctx, run.id, &binding, done, now).await
 }
 
-/// The next batch of customers with their features, or `None` after the last.
-async fn read_batch(
-    batches: &mut CustomerBatches<'_>,
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    columns: Columns,
-) -> ServiceResult<Option<(Vec<customer::Model>, Vec<ProfileFeatures>)>> {
-    let Some(customers) = batches.next().await? else {
-        return Ok(None);
-    };
-    let features = features_of(db, &customers, now, columns).await?;
-    Ok(Some((customers, features)))
-}
-
 /// Classifies customers, each with the version that serves them — their
 /// experiment variant if the slot runs an experiment that enrols them, else
 /// `version` — strictly: a failure fails the batch. Returns the memberships in
@@ -319,10 +200,13 @@ async fn classify_batch(
     ctx: &AppContext,
     binding: &Binding,
     version: &Version,
-    customers: &[customer::Model],
-    features: &[ProfileFeatures],
+    batch: &FeatureBatch,
     now: DateTime<Utc>,
 ) -> ServiceResult<(Vec<(i64, String, f64)>, Vec<Exposure>)> {
+    let FeatureBatch {
+        customers,
+        features,
+    } = batch;
     let subjects: Vec<Subject<'_>> = customers
         .iter()
         .map(|c| Subject {
@@ -584,7 +468,8 @@ pub async fn reclassify(ctx: &AppContext, customer_id: i64) -> ServiceResult<()>
     }];
     let now = Utc::now();
     // One customer, read once for every slot's plugin: all columns.
-    let features = features_of(db, std::slice::from_ref(&customer), now, Columns::ALL).await?;
+    let features =
+        features::features_of(db, std::slice::from_ref(&customer), now, Columns::ALL).await?;
     for binding in segmenters {
         let Some(run) = current_run(db, &binding.slot).await? else {
             continue;

@@ -12,7 +12,8 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::plugins::registry;
 use crate::plugins::slots::{self, Version};
 use crate::plugins::v1::types::ProfileBatch;
-use crate::services::segmentation::{self, CustomerBatches};
+use crate::services::features::{FeatureBatch, FeatureBatches};
+use crate::services::segmentation;
 
 /// Customers who have segment `from` today and would get `to` from the candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,14 +114,17 @@ pub async fn compare(
         )
     })?;
     let now = Utc::now();
-    let mut batches = CustomerBatches::new(&ctx.db, ctx.settings.plugins.batch_size);
-    let total = batches.total().await?;
     let columns = active.plugin.columns.union(candidate.plugin.columns);
+    let mut batches = FeatureBatches::new(&ctx.db, ctx.settings.plugins.batch_size, now, columns);
+    let total = batches.total().await?;
     let mut pairs: HashMap<(u16, u16), u64> = HashMap::new();
     let mut done = 0;
     progress(0, total);
-    while let Some(customers) = batches.next().await? {
-        let features = segmentation::features_of(&ctx.db, &customers, now, columns).await?;
+    while let Some(FeatureBatch {
+        customers,
+        features,
+    }) = batches.next().await?
+    {
         let batch = Arc::new(ProfileBatch::of(features.iter(), columns));
         let today = classify(ctx, active, &batch).await?;
         let tomorrow = classify(ctx, candidate, &batch).await?;
