@@ -133,13 +133,8 @@ struct BatchRow {
     external_id: String,
     signup_at: DateTime<Utc>,
     birthday: Option<NaiveDate>,
-    lifetime_orders: i64,
-    lifetime_spend_minor: i64,
-    first_order_at: Option<DateTime<Utc>>,
-    last_order_at: Option<DateTime<Utc>>,
-    orders_last_365_days: i64,
-    spend_last_365_days_minor: i64,
-    interactions_last_30_days: i64,
+    #[sea_orm(nested)]
+    activity: Activity,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -217,17 +212,8 @@ impl<'d> FeatureBatches<'d> {
         let (customers, features) = rows
             .into_iter()
             .map(|row| {
-                let activity = Activity {
-                    first_order_at: row.first_order_at,
-                    last_order_at: row.last_order_at,
-                    orders_last_365_days: row.orders_last_365_days,
-                    spend_last_365_days_minor: row.spend_last_365_days_minor,
-                    lifetime_orders: row.lifetime_orders,
-                    lifetime_spend_minor: row.lifetime_spend_minor,
-                    interactions_last_30_days: row.interactions_last_30_days,
-                };
                 let features =
-                    extras.features(row.id, row.signup_at, row.birthday, &activity, self.now);
+                    extras.features(row.id, row.signup_at, row.birthday, &row.activity, self.now);
                 let customer = BatchCustomer {
                     id: row.id,
                     external_id: row.external_id,

@@ -30,8 +30,9 @@ pub fn purchased_sql_list() -> String {
         .join(", ")
 }
 
-/// Purchase and engagement figures of one customer, as of a moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Purchase and engagement figures of one customer, as of a moment. Also read
+/// straight from a statement that selects every figure under its field name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult)]
 pub struct Activity {
     pub first_order_at: Option<DateTime<Utc>>,
     pub last_order_at: Option<DateTime<Utc>>,
