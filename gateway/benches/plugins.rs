@@ -1,8 +1,9 @@
 //! Strategy plugins behind the component boundary: classification throughput of
 //! the bundled `rfm-tiers` over 1,000,000 profiles in wasm against the same crate
 //! compiled natively and against the same tiers written as rules
-//! (`rules/examples/rfm-tiers.rules`, compiled by the gateway), and the cost of a
-//! fresh instance per call.
+//! (`rules/examples/rfm-tiers.rules`, compiled by the gateway), the wasm plugin
+//! at batch sizes around the gateway's default, and the cost of a fresh instance
+//! per call.
 //!
 //! ```text
 //! cargo bench -p retain-gateway --bench plugins
@@ -21,8 +22,13 @@ use retain_plugin_sdk::testing::classify_batch;
 use retain_plugin_sdk::{Profile, ProfileColumns, ProfileRecord, Segmenter};
 
 const PROFILES: usize = 1_000_000;
+/// Batch sizes compared for the wasm plugin, around the gateway's default.
+const BATCH_SIZES: [usize; 4] = [1024, 4096, 16_384, 65_536];
+
 /// The gateway's default batch size.
-const BATCH: usize = 4096;
+fn default_batch() -> usize {
+    PluginSettings::default().batch_size
+}
 
 /// Believable, deterministic profiles: a cheap xorshift, no randomness crate.
 fn profiles() -> Vec<ProfileFeatures> {
@@ -56,9 +62,9 @@ fn profiles() -> Vec<ProfileFeatures> {
 }
 
 /// The batches the host sends a plugin reading `columns`.
-fn host_batches(profiles: &[ProfileFeatures], columns: Columns) -> Vec<ProfileBatch> {
+fn host_batches(profiles: &[ProfileFeatures], columns: Columns, size: usize) -> Vec<ProfileBatch> {
     profiles
-        .chunks(BATCH)
+        .chunks(size)
         .map(|chunk| {
             let mut builder = BatchBuilder::new(chunk.len(), columns);
             chunk.iter().for_each(|p| builder.push(p));
@@ -69,7 +75,7 @@ fn host_batches(profiles: &[ProfileFeatures], columns: Columns) -> Vec<ProfileBa
 
 fn native_batches(profiles: &[ProfileFeatures]) -> Vec<ProfileColumns> {
     profiles
-        .chunks(BATCH)
+        .chunks(default_batch())
         .map(|chunk| {
             let records: Vec<ProfileRecord> = chunk
                 .iter()
@@ -114,9 +120,9 @@ fn classification(c: &mut Criterion) {
     let profiles = profiles();
     let plugin = rfm_tiers();
     let rules = rfm_rules();
-    let for_plugin = host_batches(&profiles, plugin.columns);
-    let for_rules = host_batches(&profiles, rules.columns);
-    let every_column = host_batches(&profiles, Columns::ALL);
+    let for_plugin = host_batches(&profiles, plugin.columns, default_batch());
+    let for_rules = host_batches(&profiles, rules.columns, default_batch());
+    let every_column = host_batches(&profiles, Columns::ALL, default_batch());
     let native = native_batches(&profiles);
 
     let mut group = c.benchmark_group("classify 1M profiles");
@@ -151,6 +157,23 @@ fn classification(c: &mut Criterion) {
             }
         })
     });
+    group.finish();
+
+    // Each call costs a fresh instance and the config parse: bigger batches
+    // spread it over more customers.
+    let mut group = c.benchmark_group("classify 1M profiles by batch size");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(PROFILES as u64));
+    for size in BATCH_SIZES {
+        let batches = host_batches(&profiles, plugin.columns, size);
+        group.bench_function(format!("rfm-tiers in wasm, batches of {size}"), |b| {
+            b.iter(|| {
+                for batch in &batches {
+                    black_box(plugin.classify("{}", batch).expect("classifies"));
+                }
+            })
+        });
+    }
     group.finish();
 }
 

@@ -52,19 +52,19 @@ const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
 const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
 
 pub fn router(state: AppState) -> Router {
+    // Probes stay out of the request trace: orchestrators poll them several
+    // times a second, and a 503 while the catalogue warms up is no error.
+    let probes = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(subscriptions))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route(
             "/callbacks/messages",
             axum::routing::post(crate::callbacks::message_event),
         )
-        // The last layer runs first: it gives the request an id (or keeps the
-        // caller's), the trace span logs under it, the innermost returns it.
-        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request
                 .headers()
@@ -75,6 +75,10 @@ pub fn router(state: AppState) -> Router {
             crate::telemetry::continue_trace(&span, request.headers());
             span
         }))
+        .merge(probes)
+        // The last layer runs first: it gives every request an id (or keeps the
+        // caller's), under which the trace span logs, and the response returns it.
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
@@ -223,6 +227,7 @@ async fn caller(
 
 async fn readyz(State(state): State<AppState>) -> Response {
     if !database::ping(&state.context.db).await {
+        tracing::warn!("not ready: the database does not answer");
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
     } else if state.context.catalog.is_warming_up() {
         (

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use retain_schema::customer;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait,
@@ -15,7 +15,7 @@ use crate::error::ServiceResult;
 use crate::memory;
 use crate::plugins::batch::{Columns, ProfileFeatures};
 use crate::plugins::v1::types::Feature;
-use crate::services::profile::{self, Activity, Figures};
+use crate::services::profile::{self, Activity, Figures, Scope};
 use crate::services::{customers, loyalty};
 
 /// The features computed from a customer's orders.
@@ -29,7 +29,7 @@ const PURCHASE_FEATURES: [Feature; 7] = [
     Feature::DaysBetweenOrders,
 ];
 
-/// The grouped statements `columns` need.
+/// The aggregates `columns` need.
 fn figures(columns: Columns) -> Figures {
     Figures {
         purchases: PURCHASE_FEATURES.iter().any(|f| columns.has(*f)),
@@ -197,11 +197,14 @@ impl<'d> FeatureBatches<'d> {
         let Some(last) = last else {
             return Ok(None);
         };
-        let rows = BatchRow::find_by_statement(batch_statement(
+        let rows = BatchRow::find_by_statement(profile::activity_statement(
             backend,
+            Scope::Batch {
+                after: self.after,
+                last,
+            },
+            &["external_id", "signup_at", "birthday"],
             figures(self.columns),
-            self.after,
-            last,
             self.now,
         ))
         .all(self.db)
@@ -226,67 +229,4 @@ impl<'d> FeatureBatches<'d> {
             features,
         }))
     }
-}
-
-/// One row per customer not erased with id in `(after, last]`, with the
-/// aggregates `figures` asks for (the others are zero): one statement and one
-/// row per customer, where separate grouped statements would return about three.
-fn batch_statement(
-    backend: sea_orm::DbBackend,
-    figures: Figures,
-    after: i64,
-    last: i64,
-    now: DateTime<Utc>,
-) -> sea_orm::Statement {
-    let year_ago = now - Duration::days(365);
-    let month_ago = now - Duration::days(30);
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let purchases = match figures.purchases {
-        true => {
-            values.extend([year_ago.into(), year_ago.into()]);
-            "COUNT(o.customer_id) AS lifetime_orders, \
-             CAST(COALESCE(SUM(o.total_minor), 0) AS BIGINT) AS lifetime_spend_minor, \
-             MIN(o.placed_at) AS first_order_at, MAX(o.placed_at) AS last_order_at, \
-             CAST(COALESCE(SUM(CASE WHEN o.placed_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             AS orders_last_365_days, \
-             CAST(COALESCE(SUM(CASE WHEN o.placed_at >= ? THEN o.total_minor ELSE 0 END), 0) \
-             AS BIGINT) AS spend_last_365_days_minor"
-        }
-        false => {
-            "CAST(0 AS BIGINT) AS lifetime_orders, CAST(0 AS BIGINT) AS lifetime_spend_minor, \
-             NULL AS first_order_at, NULL AS last_order_at, \
-             CAST(0 AS BIGINT) AS orders_last_365_days, \
-             CAST(0 AS BIGINT) AS spend_last_365_days_minor"
-        }
-    };
-    let interactions = match figures.interactions {
-        true => {
-            values.push(month_ago.into());
-            "(SELECT COUNT(*) FROM interactions i \
-             WHERE i.customer_id = c.id AND i.occurred_at >= ?)"
-        }
-        false => "CAST(0 AS BIGINT)",
-    };
-    // The bounds repeated on the orders let the planner read just their range
-    // of the order index instead of joining every order.
-    let orders = match figures.purchases {
-        true => {
-            values.extend([after.into(), last.into()]);
-            format!(
-                "LEFT JOIN orders o ON o.customer_id = c.id AND o.status IN ({}) \
-                 AND o.customer_id > ? AND o.customer_id <= ?",
-                profile::purchased_sql_list()
-            )
-        }
-        false => String::new(),
-    };
-    values.extend([after.into(), last.into()]);
-    let sql = format!(
-        "SELECT c.id, c.external_id, c.signup_at, c.birthday, {purchases}, \
-         {interactions} AS interactions_last_30_days \
-         FROM customers c {orders} \
-         WHERE c.erased_at IS NULL AND c.id > ? AND c.id <= ? \
-         GROUP BY c.id, c.external_id, c.signup_at, c.birthday ORDER BY c.id"
-    );
-    statement(backend, &sql, values)
 }

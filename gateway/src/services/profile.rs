@@ -1,16 +1,15 @@
 //! The computed customer profile a retention team reads every day: recency,
 //! frequency and spend, engagement and tenure. Computed from orders and interactions
-//! in two grouped statements for any number of customers.
+//! in one grouped statement for any number of customers.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use retain_schema::{OrderStatus, interaction, order};
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-};
+use retain_schema::OrderStatus;
+use sea_orm::sea_query::{Alias, Expr, Func};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
 
+use crate::database::statement;
 use crate::error::ServiceResult;
 
 /// Orders in these statuses count as purchases: paid and not cancelled or refunded.
@@ -68,30 +67,13 @@ impl Activity {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct OrderTotals {
-    customer_id: i64,
-    lifetime_orders: i64,
-    lifetime_spend_minor: i64,
-    first_order_at: Option<DateTime<Utc>>,
-    last_order_at: Option<DateTime<Utc>>,
-    orders_last_365_days: i64,
-    spend_last_365_days_minor: i64,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct InteractionCount {
-    customer_id: i64,
-    interactions: i64,
-}
-
 /// `CAST(SUM(expr) AS BIGINT)`: SUM over BIGINT is NUMERIC on PostgreSQL, so cast
 /// back and both backends decode an i64.
 pub fn sum_as_bigint(expr: impl Into<Expr>) -> Expr {
     Func::cast_as(Func::sum(expr.into()), Alias::new("BIGINT")).into()
 }
 
-/// Which figures of an activity to compute: each is one grouped statement.
+/// Which figures of an activity to compute; each costs an aggregate over its table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Figures {
     /// Orders and spend, recency and rhythm.
@@ -103,6 +85,10 @@ impl Figures {
     pub const ALL: Figures = Figures {
         purchases: true,
         interactions: true,
+    };
+    pub const NONE: Figures = Figures {
+        purchases: false,
+        interactions: false,
     };
 }
 
@@ -122,76 +108,110 @@ pub async fn activity_with<C: ConnectionTrait>(
     now: DateTime<Utc>,
     figures: Figures,
 ) -> ServiceResult<HashMap<i64, Activity>> {
-    let year_ago = now - Duration::days(365);
-    let month_ago = now - Duration::days(30);
-    let purchases = order::Entity::find()
-        .select_only()
-        .column(order::Column::CustomerId)
-        .column_as(Expr::cust("COUNT(*)"), "lifetime_orders")
-        .column_as(
-            sum_as_bigint(Expr::col(order::Column::TotalMinor)),
-            "lifetime_spend_minor",
-        )
-        .column_as(order::Column::PlacedAt.min(), "first_order_at")
-        .column_as(order::Column::PlacedAt.max(), "last_order_at")
-        .column_as(
-            sum_as_bigint(
-                CaseStatement::new()
-                    .case(order::Column::PlacedAt.gte(year_ago), 1)
-                    .finally(0),
-            ),
-            "orders_last_365_days",
-        )
-        .column_as(
-            sum_as_bigint(
-                CaseStatement::new()
-                    .case(
-                        order::Column::PlacedAt.gte(year_ago),
-                        Expr::col(order::Column::TotalMinor),
-                    )
-                    .finally(0),
-            ),
-            "spend_last_365_days_minor",
-        )
-        .filter(order::Column::CustomerId.is_in(customer_ids.iter().copied()))
-        .filter(order::Column::Status.is_in(PURCHASED))
-        .group_by(order::Column::CustomerId)
-        .into_model::<OrderTotals>();
-    let orders = match figures.purchases {
-        true => purchases.all(db).await?,
-        false => Vec::new(),
-    };
-    let interactions = interaction::Entity::find()
-        .select_only()
-        .column(interaction::Column::CustomerId)
-        .column_as(Expr::cust("COUNT(*)"), "interactions")
-        .filter(interaction::Column::CustomerId.is_in(customer_ids.iter().copied()))
-        .filter(interaction::Column::OccurredAt.gte(month_ago))
-        .group_by(interaction::Column::CustomerId)
-        .into_model::<InteractionCount>();
-    let interactions = match figures.interactions {
-        true => interactions.all(db).await?,
-        false => Vec::new(),
-    };
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        #[sea_orm(nested)]
+        activity: Activity,
+    }
 
     let mut activity: HashMap<i64, Activity> = customer_ids
         .iter()
         .map(|id| (*id, Activity::default()))
         .collect();
-    for totals in orders {
-        let entry = activity.entry(totals.customer_id).or_default();
-        entry.first_order_at = totals.first_order_at;
-        entry.last_order_at = totals.last_order_at;
-        entry.lifetime_orders = totals.lifetime_orders;
-        entry.lifetime_spend_minor = totals.lifetime_spend_minor;
-        entry.orders_last_365_days = totals.orders_last_365_days;
-        entry.spend_last_365_days_minor = totals.spend_last_365_days_minor;
+    if customer_ids.is_empty() || figures == Figures::NONE {
+        return Ok(activity);
     }
-    for count in interactions {
-        activity
-            .entry(count.customer_id)
-            .or_default()
-            .interactions_last_30_days = count.interactions;
+    let statement = activity_statement(
+        db.get_database_backend(),
+        Scope::Ids(customer_ids),
+        &[],
+        figures,
+        now,
+    );
+    for row in Row::find_by_statement(statement).all(db).await? {
+        activity.insert(row.id, row.activity);
     }
     Ok(activity)
+}
+
+/// The customers an activity statement reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// These customers, erased or not.
+    Ids(&'a [i64]),
+    /// The customers not erased with id in `(after, last]`: a segmentation batch.
+    Batch { after: i64, last: i64 },
+}
+
+/// One row per customer of `scope`, in id order: `id`, the customer columns
+/// `extra`, and every [`Activity`] field under its name — those `figures` leaves
+/// out are zero. One statement and one row per customer for both the batch and
+/// the lookup paths, so they cannot drift apart.
+pub fn activity_statement(
+    backend: DbBackend,
+    scope: Scope<'_>,
+    extra: &[&str],
+    figures: Figures,
+    now: DateTime<Utc>,
+) -> Statement {
+    let year_ago = now - Duration::days(365);
+    let month_ago = now - Duration::days(30);
+    let mut values: Vec<Value> = Vec::new();
+    let purchases = match figures.purchases {
+        true => {
+            values.extend([year_ago.into(), year_ago.into()]);
+            "COUNT(o.customer_id) AS lifetime_orders, \
+             CAST(COALESCE(SUM(o.total_minor), 0) AS BIGINT) AS lifetime_spend_minor, \
+             MIN(o.placed_at) AS first_order_at, MAX(o.placed_at) AS last_order_at, \
+             CAST(COALESCE(SUM(CASE WHEN o.placed_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             AS orders_last_365_days, \
+             CAST(COALESCE(SUM(CASE WHEN o.placed_at >= ? THEN o.total_minor ELSE 0 END), 0) \
+             AS BIGINT) AS spend_last_365_days_minor"
+        }
+        false => {
+            "CAST(0 AS BIGINT) AS lifetime_orders, CAST(0 AS BIGINT) AS lifetime_spend_minor, \
+             NULL AS first_order_at, NULL AS last_order_at, \
+             CAST(0 AS BIGINT) AS orders_last_365_days, \
+             CAST(0 AS BIGINT) AS spend_last_365_days_minor"
+        }
+    };
+    let interactions = match figures.interactions {
+        true => {
+            values.push(month_ago.into());
+            "(SELECT COUNT(*) FROM interactions i \
+             WHERE i.customer_id = c.id AND i.occurred_at >= ?)"
+        }
+        false => "CAST(0 AS BIGINT)",
+    };
+    let mut orders = String::new();
+    if figures.purchases {
+        orders = format!(
+            "LEFT JOIN orders o ON o.customer_id = c.id AND o.status IN ({})",
+            purchased_sql_list()
+        );
+        // A batch's bounds repeated on the orders let the planner read just that
+        // range of the order index instead of joining every order.
+        if let Scope::Batch { after, last } = scope {
+            orders.push_str(" AND o.customer_id > ? AND o.customer_id <= ?");
+            values.extend([after.into(), last.into()]);
+        }
+    }
+    let customers = match scope {
+        Scope::Ids(ids) => {
+            values.extend(ids.iter().map(|&id| Value::from(id)));
+            format!("c.id IN ({})", vec!["?"; ids.len()].join(", "))
+        }
+        Scope::Batch { after, last } => {
+            values.extend([after.into(), last.into()]);
+            "c.erased_at IS NULL AND c.id > ? AND c.id <= ?".to_owned()
+        }
+    };
+    let extra: String = extra.iter().map(|column| format!("c.{column}, ")).collect();
+    // Grouped by the primary key alone: the other customer columns depend on it.
+    let sql = format!(
+        "SELECT c.id, {extra}{purchases}, {interactions} AS interactions_last_30_days \
+         FROM customers c {orders} WHERE {customers} GROUP BY c.id ORDER BY c.id"
+    );
+    statement(backend, &sql, values)
 }
