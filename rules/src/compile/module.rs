@@ -358,23 +358,29 @@ fn fail() -> Function {
     let (ptr, len) = (0, 1);
     let mut f = Body::new(2);
     let out = f.local(ValType::I32);
-    let mut i = f.ins();
-    i.i32_const(0)
+    let words = [(result::ERROR_PTR, ptr), (result::ERROR_LEN, len)];
+    result_record(&mut f.ins(), out, 1, &words);
+    f.finish()
+}
+
+/// Allocates a `result` record into local `out`, writes its `tag` and each
+/// `(offset, local)` word, and leaves its pointer on the stack: what an export
+/// returning a `result` ends with.
+fn result_record(ins: &mut InstructionSink<'_>, out: u32, tag: i32, words: &[(u64, u32)]) {
+    ins.i32_const(0)
         .i32_const(0)
         .i32_const(4)
         .i32_const(result::SIZE)
         .call(REALLOC)
         .local_tee(out)
-        .i32_const(1)
-        .i32_store8(mem(result::TAG, 0))
-        .local_get(out)
-        .local_get(ptr)
-        .i32_store(mem(result::ERROR_PTR, 2))
-        .local_get(out)
-        .local_get(len)
-        .i32_store(mem(result::ERROR_LEN, 2))
-        .local_get(out);
-    f.finish()
+        .i32_const(tag)
+        .i32_store8(mem(result::TAG, 0));
+    for &(offset, local) in words {
+        ins.local_get(out)
+            .local_get(local)
+            .i32_store(mem(offset, 2));
+    }
+    ins.local_get(out);
 }
 
 /// `classify(params)`: checks the config and the batch's shape, then one pass
@@ -661,29 +667,13 @@ impl<'a> Classify<'a> {
             .br(0)
             .end()
             .end();
-        self.f
-            .ins()
-            .i32_const(0)
-            .i32_const(0)
-            .i32_const(4)
-            .i32_const(result::SIZE)
-            .call(REALLOC)
-            .local_tee(out)
-            .i32_const(0)
-            .i32_store8(mem(result::TAG, 0))
-            .local_get(out)
-            .local_get(segments)
-            .i32_store(mem(result::SEGMENTS_PTR, 2))
-            .local_get(out)
-            .local_get(len)
-            .i32_store(mem(result::SEGMENTS_LEN, 2))
-            .local_get(out)
-            .local_get(scores)
-            .i32_store(mem(result::SCORES_PTR, 2))
-            .local_get(out)
-            .local_get(len)
-            .i32_store(mem(result::SCORES_LEN, 2))
-            .local_get(out);
+        let words = [
+            (result::SEGMENTS_PTR, segments),
+            (result::SEGMENTS_LEN, len),
+            (result::SCORES_PTR, scores),
+            (result::SCORES_LEN, len),
+        ];
+        result_record(&mut self.f.ins(), out, 0, &words);
     }
 
     /// Every feature the rules read, for customer `i`, widened to `i64`.
