@@ -7,17 +7,36 @@ use crate::{Feature, ProfileColumns};
 /// The customers of a batch whose shape [`ProfileColumns::profiles`] has checked.
 #[derive(Clone, Copy, Debug)]
 pub struct Profiles<'a> {
-    columns: &'a ProfileColumns,
+    len: usize,
+    columns: Columns<'a>,
 }
 
 impl<'a> Profiles<'a> {
-    pub(crate) fn new(columns: &'a ProfileColumns) -> Self {
-        Self { columns }
+    pub(crate) fn new(batch: &'a ProfileColumns) -> Self {
+        Self {
+            len: batch.len as usize,
+            columns: Columns {
+                days_since_last_order: &batch.days_since_last_order,
+                orders_365d: &batch.orders_365d,
+                spend_365d: &batch.spend_365d,
+                lifetime_orders: &batch.lifetime_orders,
+                lifetime_spend: &batch.lifetime_spend,
+                average_order_value: &batch.average_order_value,
+                interactions_30d: &batch.interactions_30d,
+                days_since_signup: &batch.days_since_signup,
+                points_balance: &batch.points_balance,
+                days_between_orders: &batch.days_between_orders,
+                birthday_month: &batch.birthday_month,
+                tag_names: &batch.tag_names,
+                tag_offsets: &batch.tag_offsets,
+                tag_codes: &batch.tag_codes,
+            },
+        }
     }
 
     /// Number of customers.
     pub fn len(&self) -> usize {
-        self.columns.len as usize
+        self.len
     }
 
     /// Whether the batch has no customers.
@@ -35,9 +54,30 @@ impl<'a> Profiles<'a> {
     /// The batch's tag table, to resolve tag names to codes once per batch.
     pub fn tags(&self) -> TagTable<'a> {
         TagTable {
-            names: &self.columns.tag_names,
+            names: self.columns.tag_names,
         }
     }
+}
+
+/// A batch's columns as slices, copied into every [`Profile`]: the batch loop
+/// can keep them in registers, where through a reference to the batch they are
+/// read again from memory after every result is stored.
+#[derive(Clone, Copy, Debug)]
+struct Columns<'a> {
+    days_since_last_order: &'a [u32],
+    orders_365d: &'a [u32],
+    spend_365d: &'a [i64],
+    lifetime_orders: &'a [u32],
+    lifetime_spend: &'a [i64],
+    average_order_value: &'a [i64],
+    interactions_30d: &'a [u32],
+    days_since_signup: &'a [u32],
+    points_balance: &'a [i64],
+    days_between_orders: &'a [u32],
+    birthday_month: &'a [u8],
+    tag_names: &'a [String],
+    tag_offsets: &'a [u32],
+    tag_codes: &'a [u32],
 }
 
 /// One customer's profile: a cheap view into the batch's columns.
@@ -47,7 +87,7 @@ impl<'a> Profiles<'a> {
 /// (0, `None` or no tags) and panics in debug builds, so tests catch it.
 #[derive(Clone, Copy, Debug)]
 pub struct Profile<'a> {
-    columns: &'a ProfileColumns,
+    columns: Columns<'a>,
     index: usize,
 }
 
@@ -65,7 +105,7 @@ impl<'a> Profile<'a> {
     #[inline]
     pub fn days_since_last_order(&self) -> Option<u32> {
         self.read(
-            &self.columns.days_since_last_order,
+            self.columns.days_since_last_order,
             Feature::DaysSinceLastOrder,
         )
         .filter(|&days| days != NEVER)
@@ -74,7 +114,7 @@ impl<'a> Profile<'a> {
     /// Paid orders in the last 365 days.
     #[inline]
     pub fn orders_365d(&self) -> u32 {
-        self.read(&self.columns.orders_365d, Feature::Orders365d)
+        self.read(self.columns.orders_365d, Feature::Orders365d)
             .unwrap_or(0)
     }
 
@@ -89,14 +129,14 @@ impl<'a> Profile<'a> {
     /// Spend in the last 365 days, in minor units.
     #[inline]
     pub fn spend_365d(&self) -> i64 {
-        self.read(&self.columns.spend_365d, Feature::Spend365d)
+        self.read(self.columns.spend_365d, Feature::Spend365d)
             .unwrap_or(0)
     }
 
     /// Paid orders ever.
     #[inline]
     pub fn lifetime_orders(&self) -> u32 {
-        self.read(&self.columns.lifetime_orders, Feature::LifetimeOrders)
+        self.read(self.columns.lifetime_orders, Feature::LifetimeOrders)
             .unwrap_or(0)
     }
 
@@ -109,55 +149,49 @@ impl<'a> Profile<'a> {
     /// Spend ever, in minor units.
     #[inline]
     pub fn lifetime_spend(&self) -> i64 {
-        self.read(&self.columns.lifetime_spend, Feature::LifetimeSpend)
+        self.read(self.columns.lifetime_spend, Feature::LifetimeSpend)
             .unwrap_or(0)
     }
 
     /// Lifetime spend divided by lifetime orders, in minor units.
     #[inline]
     pub fn average_order_value(&self) -> i64 {
-        self.read(
-            &self.columns.average_order_value,
-            Feature::AverageOrderValue,
-        )
-        .unwrap_or(0)
+        self.read(self.columns.average_order_value, Feature::AverageOrderValue)
+            .unwrap_or(0)
     }
 
     /// Interactions in the last 30 days.
     #[inline]
     pub fn interactions_30d(&self) -> u32 {
-        self.read(&self.columns.interactions_30d, Feature::Interactions30d)
+        self.read(self.columns.interactions_30d, Feature::Interactions30d)
             .unwrap_or(0)
     }
 
     /// Days since signup.
     #[inline]
     pub fn days_since_signup(&self) -> u32 {
-        self.read(&self.columns.days_since_signup, Feature::DaysSinceSignup)
+        self.read(self.columns.days_since_signup, Feature::DaysSinceSignup)
             .unwrap_or(0)
     }
 
     /// Loyalty points held.
     #[inline]
     pub fn points_balance(&self) -> i64 {
-        self.read(&self.columns.points_balance, Feature::PointsBalance)
+        self.read(self.columns.points_balance, Feature::PointsBalance)
             .unwrap_or(0)
     }
 
     /// Mean days between consecutive paid orders; `None` with fewer than two orders.
     #[inline]
     pub fn days_between_orders(&self) -> Option<u32> {
-        self.read(
-            &self.columns.days_between_orders,
-            Feature::DaysBetweenOrders,
-        )
-        .filter(|&days| days != NEVER)
+        self.read(self.columns.days_between_orders, Feature::DaysBetweenOrders)
+            .filter(|&days| days != NEVER)
     }
 
     /// Birthday month 1–12; `None` if unknown.
     #[inline]
     pub fn birthday_month(&self) -> Option<u8> {
-        self.read(&self.columns.birthday_month, Feature::BirthdayMonth)
+        self.read(self.columns.birthday_month, Feature::BirthdayMonth)
             .filter(|&month| month != 0)
     }
 
@@ -171,7 +205,7 @@ impl<'a> Profile<'a> {
     /// The customer's tag names, for rules that are not on the hot path.
     #[inline]
     pub fn tags(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        let names = &self.columns.tag_names;
+        let names = self.columns.tag_names;
         self.tag_codes()
             .iter()
             .map(move |&code| names[code as usize].as_str())
@@ -179,9 +213,9 @@ impl<'a> Profile<'a> {
 
     #[inline]
     fn tag_codes(&self) -> &'a [u32] {
-        let offsets = &self.columns.tag_offsets;
+        let (offsets, codes) = (self.columns.tag_offsets, self.columns.tag_codes);
         match (offsets.get(self.index), offsets.get(self.index + 1)) {
-            (Some(&start), Some(&end)) => &self.columns.tag_codes[start as usize..end as usize],
+            (Some(&start), Some(&end)) => &codes[start as usize..end as usize],
             _ => {
                 undeclared(Feature::Tags);
                 &[]

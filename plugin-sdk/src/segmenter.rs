@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 
 use crate::bindings::segmenter::retain::strategy::types::Classification;
-use crate::{PluginInfo, Profile, ProfileColumns, TagTable, config};
+use crate::{PluginInfo, Profile, ProfileColumns, Profiles, TagTable, config};
 
 /// One segment a segmenter assigns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,10 +151,23 @@ pub(crate) fn classify_columns<S: Segmenter>(
     // Filled in place rather than pushed: no capacity check per customer.
     let mut segments = vec![0; profiles.len()];
     let mut scores = vec![0.0; profiles.len()];
-    for ((segment, score), profile) in segments.iter_mut().zip(&mut scores).zip(profiles.iter()) {
-        let classified = S::classify(&config, &profile);
+    classify_each::<S>(&config, &profiles, &mut segments, &mut scores);
+    Ok(Classification { segments, scores })
+}
+
+/// The per-customer loop, kept out of line: inlined into the export with the
+/// config parsing and shape checks, it leaves Cranelift too many live values and
+/// the loop's own end up on the stack.
+#[inline(never)]
+fn classify_each<S: Segmenter>(
+    config: &S::Config,
+    profiles: &Profiles<'_>,
+    segments: &mut [u16],
+    scores: &mut [f32],
+) {
+    for ((segment, score), profile) in segments.iter_mut().zip(scores).zip(profiles.iter()) {
+        let classified = S::classify(config, &profile);
         *segment = classified.segment.index();
         *score = classified.score;
     }
-    Ok(Classification { segments, scores })
 }
