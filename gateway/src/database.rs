@@ -174,6 +174,19 @@ pub fn month_day_of(backend: sea_orm::DbBackend, column: &str) -> String {
     }
 }
 
+/// An aggregate giving, as JSON text, an array with one array of `columns` per
+/// row it aggregates: many small rows read as one value (see
+/// `services::features`). Over no rows it is `[]` on SQLite and NULL on
+/// PostgreSQL.
+pub fn json_rows(backend: sea_orm::DbBackend, columns: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("CAST(json_agg(json_build_array({columns})) AS TEXT)")
+        }
+        _ => format!("json_group_array(json_array({columns}))"),
+    }
+}
+
 /// A raw statement written with `?` placeholders, numbered `$1, $2, …` for
 /// PostgreSQL. For the few grouped queries sea-query cannot express portably.
 pub fn statement(

@@ -4,6 +4,7 @@
 //! plugins contained at run time while the gateway keeps answering; and an
 //! activation reaching a second replica.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -13,7 +14,7 @@ use retain_gateway::plugins::v1::types::Feature;
 use retain_gateway::seed::{self, SeedOptions};
 use retain_gateway::services::customers;
 use retain_gateway::services::features::{self, FeatureBatches};
-use retain_schema::customer;
+use retain_schema::{customer, segment_change, segment_membership, segment_run_update};
 
 use retain_tests::shop::{
     ACTIVATE, PUBLISH, ROLLBACK, RUN, activate, bundled, customer, paid_order, product, publish,
@@ -508,8 +509,104 @@ async fn batches_read_the_features_single_customers_get(backend: Backend) {
     }
 }
 
+/// The slot's memberships after a run, by customer.
+async fn memberships(gw: &TestGateway, slot: &str) -> BTreeMap<i64, (String, f64)> {
+    segment_membership::Entity::find()
+        .filter(segment_membership::Column::Slot.eq(slot))
+        .all(&gw.context.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.customer_id, (m.segment, m.score)))
+        .collect()
+}
+
+/// A run stages only the memberships that differ from the slot's and applies
+/// them when it publishes: a run over unchanged customers writes nothing, erased
+/// customers leave, and a run from memberships that were there ends exactly where
+/// a run from none does.
+async fn runs_change_only_what_differs(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let db = &gw.context.db;
+    let now = Utc::now();
+    let options = SeedOptions {
+        customers: 200,
+        seed: 5,
+        currency: "CNY".into(),
+        as_of: now,
+    };
+    seed::seed(db, &options, &indicatif::ProgressBar::hidden())
+        .await
+        .expect("seeding");
+    let rfm = publish(&gw, bundled("tier")).await;
+    activate(&gw, "tier", &rfm, json!({})).await;
+
+    let first = run(&gw, "tier").await;
+    assert_eq!(
+        (first["customers"].as_i64(), first["changed"].as_i64()),
+        (Some(200), Some(200))
+    );
+    let before = memberships(&gw, "tier").await;
+    assert_eq!(before.len(), 200);
+    let again = run(&gw, "tier").await;
+    assert_eq!(
+        (again["customers"].as_i64(), again["changed"].as_i64()),
+        (Some(200), Some(0))
+    );
+    assert_eq!(memberships(&gw, "tier").await, before);
+    let staged = segment_run_update::Entity::find().all(db).await.unwrap();
+    assert!(
+        staged.is_empty(),
+        "published runs leave nothing staged: {staged:?}"
+    );
+
+    let erased = *before.keys().nth(10).unwrap();
+    customers::erase(db, erased, &Principal::cli(), now)
+        .await
+        .unwrap();
+    let after_erasure = run(&gw, "tier").await;
+    assert_eq!(after_erasure["changed"], 1, "{after_erasure:#}");
+    let mut expected = before.clone();
+    expected.remove(&erased);
+    assert_eq!(memberships(&gw, "tier").await, expected);
+    let left = segment_change::Entity::find()
+        .filter(segment_change::Column::CustomerId.eq(erased))
+        .filter(segment_change::Column::ToSegment.is_null())
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(
+        Some(&left[0].from_segment),
+        before.get(&erased).map(|m| Some(m.0.clone())).as_ref()
+    );
+
+    // Stricter tiers move some customers and rescore others; the incremental run
+    // must end where a run over an empty slot does.
+    let stricter = json!({ "core_loyal": { "min_spend": 8000, "min_repurchases": 6, "min_interactions_30d": 3 },
+                           "potential": { "min_spend": 3000, "min_repurchases": 3, "min_interactions_30d": 1 } });
+    activate(&gw, "tier", &rfm, stricter).await;
+    let moved = run(&gw, "tier").await;
+    let incremental = memberships(&gw, "tier").await;
+    let moved_count = incremental
+        .iter()
+        .filter(|(id, m)| expected.get(id).map(|e| &e.0) != Some(&m.0))
+        .count();
+    assert!(moved_count > 0, "stricter tiers move someone");
+    assert_eq!(moved["changed"].as_i64(), Some(moved_count as i64));
+    segment_membership::Entity::delete_many()
+        .filter(segment_membership::Column::Slot.eq("tier"))
+        .exec(db)
+        .await
+        .unwrap();
+    let from_nothing = run(&gw, "tier").await;
+    assert_eq!(from_nothing["changed"], 199);
+    assert_eq!(memberships(&gw, "tier").await, incremental);
+}
+
 on_both_backends!(
     strategies_change_without_restart,
+    runs_change_only_what_differs,
     orders_and_interactions_reclassify_in_real_time,
     recommendations_come_from_the_slot_plugin,
     publish_and_activation_refuse_with_reasons,

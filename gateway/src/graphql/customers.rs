@@ -4,7 +4,6 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, NaiveDate, Utc};
 use retain_schema::{
     Channel, InteractionKind, PluginKind, customer, customer_tag, interaction, segment_membership,
-    slot,
 };
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
@@ -426,17 +425,12 @@ pub struct SegmentFilter {
 }
 
 impl SegmentFilter {
-    /// Customers whose membership in the slot's current run is one of the keys.
+    /// Customers whose membership in the slot is one of the keys.
     pub(crate) fn condition(&self) -> Condition {
-        let current_run = Query::select()
-            .column(slot::Column::CurrentRunId)
-            .from(slot::Entity)
-            .and_where(slot::Column::Name.eq(self.slot.as_str()))
-            .to_owned();
         let members = Query::select()
             .column(segment_membership::Column::CustomerId)
             .from(segment_membership::Entity)
-            .and_where(segment_membership::Column::RunId.in_subquery(current_run))
+            .and_where(segment_membership::Column::Slot.eq(self.slot.as_str()))
             .and_where(segment_membership::Column::Segment.is_in(self.in_.iter().cloned()))
             .to_owned();
         Condition::all().add(customer::Column::Id.in_subquery(members))

@@ -155,6 +155,18 @@ pub fn activity_statement(
     figures: Figures,
     now: DateTime<Utc>,
 ) -> Statement {
+    let (sql, values) = activity_query(scope, extra, figures, now);
+    statement(backend, &sql, values)
+}
+
+/// [`activity_statement`]'s SQL, with `?` placeholders, and its values: for
+/// statements that read it as a derived table.
+pub fn activity_query(
+    scope: Scope<'_>,
+    extra: &[&str],
+    figures: Figures,
+    now: DateTime<Utc>,
+) -> (String, Vec<Value>) {
     let year_ago = now - Duration::days(365);
     let month_ago = now - Duration::days(30);
     let mut values: Vec<Value> = Vec::new();
@@ -213,5 +225,5 @@ pub fn activity_statement(
         "SELECT c.id, {extra}{purchases}, {interactions} AS interactions_last_30_days \
          FROM customers c {orders} WHERE {customers} GROUP BY c.id ORDER BY c.id"
     );
-    statement(backend, &sql, values)
+    (sql, values)
 }

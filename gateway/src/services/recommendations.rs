@@ -175,37 +175,35 @@ impl CatalogFacts {
         popular_by_category.values_mut().for_each(rank);
 
         let mut popular_by_segment: HashMap<String, Vec<WeightedProduct>> = HashMap::new();
-        if let Some(run) = segmentation::current_run(db, context_slot).await? {
-            let mut values = recency_values();
-            values.push(since.into());
-            values.push(run.into());
-            let sold = Sold::find_by_statement(statement(
-                backend,
-                &format!(
-                    "SELECT m.segment AS segment, i.product_id AS product, {weight} AS weight \
-                     FROM order_items i JOIN orders o ON o.id = i.order_id \
-                     JOIN segment_memberships m ON m.customer_id = o.customer_id \
-                     WHERE o.placed_at >= ? AND o.status IN ({statuses}) AND m.run_id = ? \
-                     GROUP BY m.segment, i.product_id",
-                    weight = recency("o.placed_at")
-                ),
-                values,
-            ))
-            .all(db)
-            .await?;
-            for row in sold {
-                if products.contains_key(&row.product) {
-                    popular_by_segment
-                        .entry(row.segment.unwrap_or_default())
-                        .or_default()
-                        .push(WeightedProduct {
-                            product: row.product,
-                            weight: row.weight,
-                        });
-                }
+        let mut values = recency_values();
+        values.push(since.into());
+        values.push(context_slot.into());
+        let sold = Sold::find_by_statement(statement(
+            backend,
+            &format!(
+                "SELECT m.segment AS segment, i.product_id AS product, {weight} AS weight \
+                 FROM order_items i JOIN orders o ON o.id = i.order_id \
+                 JOIN segment_memberships m ON m.customer_id = o.customer_id \
+                 WHERE o.placed_at >= ? AND o.status IN ({statuses}) AND m.slot = ? \
+                 GROUP BY m.segment, i.product_id",
+                weight = recency("o.placed_at")
+            ),
+            values,
+        ))
+        .all(db)
+        .await?;
+        for row in sold {
+            if products.contains_key(&row.product) {
+                popular_by_segment
+                    .entry(row.segment.unwrap_or_default())
+                    .or_default()
+                    .push(WeightedProduct {
+                        product: row.product,
+                        weight: row.weight,
+                    });
             }
-            popular_by_segment.values_mut().for_each(rank);
         }
+        popular_by_segment.values_mut().for_each(rank);
 
         Ok(Self {
             products,

@@ -27,6 +27,7 @@ pub mod segment_change;
 pub mod segment_membership;
 pub mod segment_run;
 pub mod segment_run_count;
+pub mod segment_run_update;
 pub mod slot;
 pub mod slot_activation;
 

@@ -1,4 +1,5 @@
-//! A customer's segment and score in one segmentation run.
+//! A customer's segment and score in a slot: what the slot's latest published run
+//! (or a real-time reclassification since) assigned.
 
 use sea_orm::entity::prelude::*;
 
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "segment_memberships")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub run_id: i64,
+    pub slot: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub customer_id: i64,
     pub segment: String,

@@ -20,6 +20,7 @@ mod m20261201_000015_create_clv_models;
 mod m20261201_000016_create_campaign_messages;
 mod m20261201_000020_create_loyalty;
 mod m20261202_000021_create_refunds_and_referrals;
+mod m20261207_000022_key_memberships_by_slot;
 
 /// Applies Retain's migrations in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_create_campaign_messages::Migration),
             Box::new(m20261201_000020_create_loyalty::Migration),
             Box::new(m20261202_000021_create_refunds_and_referrals::Migration),
+            Box::new(m20261207_000022_key_memberships_by_slot::Migration),
         ]
     }
 }

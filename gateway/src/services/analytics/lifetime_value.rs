@@ -31,8 +31,8 @@ use super::periods;
 use crate::auth::Principal;
 use crate::database::{day_of, statement};
 use crate::error::{ServiceError, ServiceResult};
+use crate::services::audit;
 use crate::services::profile::purchased_sql_list;
-use crate::services::{audit, segmentation};
 
 /// Months of future purchases a CLV counts, and its monthly discount rate.
 pub const HORIZON_MONTHS: u32 = 12;
@@ -317,13 +317,10 @@ pub async fn fit(
     Ok((row, stored))
 }
 
-/// Every member's segment in `slot`'s current run.
+/// Every member's segment in `slot`.
 async fn segment_of(db: &DatabaseConnection, slot: &str) -> ServiceResult<HashMap<i64, String>> {
-    let Some(run) = segmentation::current_run(db, slot).await? else {
-        return Ok(HashMap::new());
-    };
     let mut rows = segment_membership::Entity::find()
-        .filter(segment_membership::Column::RunId.eq(run))
+        .filter(segment_membership::Column::Slot.eq(slot))
         .stream(db)
         .await?;
     let mut segments = HashMap::new();

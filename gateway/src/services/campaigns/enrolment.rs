@@ -10,7 +10,6 @@ use chrono::{DateTime, Duration, Utc};
 use retain_schema::campaign::{self, Target};
 use retain_schema::{
     MessageChannel, MessageStatus, campaign_message, customer, customer_tag, segment_membership,
-    slot,
 };
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -43,20 +42,15 @@ impl Enrolled {
     }
 }
 
-/// The customers `target` selects (its segment in the slot's current run, and
+/// The customers `target` selects (its segment in the slot, and
 /// any of its tags), never the erased.
 pub fn audience(target: &Target) -> Condition {
     let mut condition = Condition::all().add(customer::Column::ErasedAt.is_null());
     if let Some(segment) = &target.segment {
-        let current_run = Query::select()
-            .column(slot::Column::CurrentRunId)
-            .from(slot::Entity)
-            .and_where(slot::Column::Name.eq(segment.slot.clone()))
-            .to_owned();
         let members = Query::select()
             .column(segment_membership::Column::CustomerId)
             .from(segment_membership::Entity)
-            .and_where(segment_membership::Column::RunId.in_subquery(current_run))
+            .and_where(segment_membership::Column::Slot.eq(segment.slot.clone()))
             .and_where(segment_membership::Column::Segment.eq(segment.key.clone()))
             .to_owned();
         condition = condition.add(customer::Column::Id.in_subquery(members));
