@@ -58,6 +58,7 @@ impl AppState {
         let persisted = Arc::new(PersistedQueries::load(&settings.persisted_queries)?);
         let jwt = JwtVerifier::from_settings(&settings.jwt)?;
         settings.loyalty.check()?;
+        settings.plugins.check()?;
         let metrics = Arc::new(Metrics::default());
         let db = database::connect(&settings, Some(metrics.clone())).await?;
         database::migrate(&db).await?;

@@ -370,6 +370,9 @@ pub struct PluginSettings {
     pub max_component_bytes: usize,
     /// Profiles classified per plugin call during a segmentation run; also the
     /// number of customers read from the database at a time, which bounds memory.
+    /// Each call pays a fixed cost (a fresh instance, the config parsed), so
+    /// bigger batches classify faster up to about 16,384; at most
+    /// [`MAX_BATCH_SIZE`].
     pub batch_size: usize,
     /// How often each replica looks for slot changes made elsewhere, in
     /// milliseconds.
@@ -397,7 +400,7 @@ impl Default for PluginSettings {
             deadline_ms: 100,
             memory_mib: 64,
             max_component_bytes: 10 * 1024 * 1024,
-            batch_size: 4096,
+            batch_size: 16_384,
             poll_interval_ms: 250,
             quarantine_after: 3,
             max_instances: 64,
@@ -406,6 +409,22 @@ impl Default for PluginSettings {
             cache_dir: None,
             exposure_flush_ms: 200,
         }
+    }
+}
+
+/// The largest `plugins.batch_size`: a batch's customer ids reach the database
+/// as one `IN` list, and SQLite binds at most 32,766 parameters per statement.
+pub const MAX_BATCH_SIZE: usize = 32_000;
+
+impl PluginSettings {
+    /// Refuses a batch size the database cannot take.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=MAX_BATCH_SIZE).contains(&self.batch_size),
+            "plugins.batch_size must be between 1 and {MAX_BATCH_SIZE}, not {}",
+            self.batch_size
+        );
+        Ok(())
     }
 }
 
@@ -490,6 +509,28 @@ impl Settings {
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("retain.db").display()
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sizes_the_database_cannot_take_are_refused() {
+        let sized = |batch_size| PluginSettings {
+            batch_size,
+            ..PluginSettings::default()
+        };
+        assert!(PluginSettings::default().check().is_ok());
+        assert!(sized(MAX_BATCH_SIZE).check().is_ok());
+        for refused in [0, MAX_BATCH_SIZE + 1] {
+            let err = sized(refused).check().unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("plugins.batch_size must be between 1 and 32000, not {refused}")
+            );
         }
     }
 }

@@ -187,6 +187,16 @@ pub fn json_rows(backend: sea_orm::DbBackend, columns: &str) -> String {
     }
 }
 
+/// A `FROM` item over the elements of a JSON array bound as its one parameter,
+/// each as `e.value`, so `e.value ->> n` is its nth member: many rows written
+/// with one parameter (see `services::segmentation`).
+pub fn json_elements(backend: sea_orm::DbBackend) -> &'static str {
+    match backend {
+        sea_orm::DbBackend::Postgres => "json_array_elements(CAST(? AS JSON)) AS e(value)",
+        _ => "json_each(?) AS e",
+    }
+}
+
 /// A raw statement written with `?` placeholders, numbered `$1, $2, …` for
 /// PostgreSQL. For the few grouped queries sea-query cannot express portably.
 pub fn statement(
