@@ -140,27 +140,27 @@ struct PackedBatch {
     memberships: Option<String>,
 }
 
-/// The columns of [`PackedProfile`], in its order, from the activity statement.
+/// The columns of [`PackedProfile`], in its field order, from the activity
+/// statement.
 const PROFILE_COLUMNS: &str = "a.id, a.external_id, a.signup_at, a.birthday, \
     a.first_order_at, a.last_order_at, a.orders_last_365_days, a.spend_last_365_days_minor, \
     a.lifetime_orders, a.lifetime_spend_minor, a.interactions_last_30_days";
 
-/// One customer of a packed batch: `id`, `external_id`, `signup_at`,
-/// `birthday`, then the [`Activity`] fields in declaration order.
+/// One customer of a packed batch, read from an array of [`PROFILE_COLUMNS`].
 #[derive(Debug, Deserialize)]
-struct PackedProfile(
-    i64,
-    String,
-    DateTime<Utc>,
-    Option<NaiveDate>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-);
+struct PackedProfile {
+    id: i64,
+    external_id: String,
+    signup_at: DateTime<Utc>,
+    birthday: Option<NaiveDate>,
+    first_order_at: Option<DateTime<Utc>>,
+    last_order_at: Option<DateTime<Utc>>,
+    orders_last_365_days: i64,
+    spend_last_365_days_minor: i64,
+    lifetime_orders: i64,
+    lifetime_spend_minor: i64,
+    interactions_last_30_days: i64,
+}
 
 /// One membership of a packed batch: customer id, segment, score.
 #[derive(Debug, Deserialize)]
@@ -171,9 +171,9 @@ struct LastId {
     last: Option<i64>,
 }
 
-/// Batches read at once, each on its own connection, while the caller works on
-/// the one before: reading is most of a run and is single-threaded per
-/// statement, so two keep both cores of a small machine busy.
+/// Batches being read, each on its own connection, while the caller works on
+/// the one before: reading is most of a run and a statement runs on one
+/// thread, so two keep both cores of a small machine busy.
 const READ_AHEAD: usize = 2;
 
 /// What reading one batch needs, cloned into the task that reads it.
@@ -246,7 +246,8 @@ impl FeatureBatches {
         match self.reading.pop_front() {
             Some(reading) => match reading.await {
                 Ok(batch) => batch.map(Some),
-                Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+                Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+                Err(_) => Err(DbErr::Custom("reading a batch was cancelled".into()).into()),
             },
             None => Ok(None),
         }
@@ -313,30 +314,30 @@ impl BatchQuery {
             .ok_or_else(|| DbErr::RecordNotFound("a packed batch".into()))?;
         let mut profiles: Vec<PackedProfile> = unpack(packed.profiles)?;
         // The aggregate need not keep the statement's order.
-        profiles.sort_by_key(|p| p.0);
+        profiles.sort_by_key(|p| p.id);
         let mut memberships: HashMap<i64, Membership> = unpack(packed.memberships)?
             .into_iter()
             .map(|PackedMembership(id, segment, score)| (id, Membership { segment, score }))
             .collect();
-        let ids: Vec<i64> = profiles.iter().map(|p| p.0).collect();
+        let ids: Vec<i64> = profiles.iter().map(|p| p.id).collect();
         let mut extras = Extras::of(db, &ids, self.now, self.columns).await?;
         let (customers, features) = profiles
             .into_iter()
             .map(|p| {
                 let activity = Activity {
-                    first_order_at: p.4,
-                    last_order_at: p.5,
-                    orders_last_365_days: p.6,
-                    spend_last_365_days_minor: p.7,
-                    lifetime_orders: p.8,
-                    lifetime_spend_minor: p.9,
-                    interactions_last_30_days: p.10,
+                    first_order_at: p.first_order_at,
+                    last_order_at: p.last_order_at,
+                    orders_last_365_days: p.orders_last_365_days,
+                    spend_last_365_days_minor: p.spend_last_365_days_minor,
+                    lifetime_orders: p.lifetime_orders,
+                    lifetime_spend_minor: p.lifetime_spend_minor,
+                    interactions_last_30_days: p.interactions_last_30_days,
                 };
-                let features = extras.features(p.0, p.2, p.3, &activity, self.now);
+                let features = extras.features(p.id, p.signup_at, p.birthday, &activity, self.now);
                 let customer = BatchCustomer {
-                    id: p.0,
-                    external_id: p.1,
-                    membership: memberships.remove(&p.0),
+                    id: p.id,
+                    external_id: p.external_id,
+                    membership: memberships.remove(&p.id),
                 };
                 (customer, features)
             })
