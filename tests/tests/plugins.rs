@@ -14,14 +14,16 @@ use retain_gateway::plugins::v1::types::Feature;
 use retain_gateway::seed::{self, SeedOptions};
 use retain_gateway::services::customers;
 use retain_gateway::services::features::{self, FeatureBatches};
-use retain_schema::{customer, segment_change, segment_membership, segment_run_update};
+use retain_schema::{
+    Migrator, MigratorTrait, customer, segment_change, segment_membership, segment_run_update,
+};
 
 use retain_tests::shop::{
     ACTIVATE, PUBLISH, ROLLBACK, RUN, activate, bundled, customer, paid_order, product, publish,
     publish_error, run_segmentation as run, segment, segment_key,
 };
 use retain_tests::{Backend, TestGateway, guests, on_both_backends};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
 use serde_json::json;
 
 /// A shop with a ¥2000 one-time buyer and a customer who never bought.
@@ -604,8 +606,54 @@ async fn runs_change_only_what_differs(backend: Backend) {
     assert_eq!(memberships(&gw, "tier").await, incremental);
 }
 
+/// Keying memberships by slot keeps each slot's current memberships, and undoing
+/// it gives them back to the run that is current.
+async fn memberships_survive_rekeying_both_ways(backend: Backend) {
+    let gw = TestGateway::start(backend).await;
+    let db = &gw.context.db;
+    let options = SeedOptions {
+        customers: 60,
+        seed: 3,
+        currency: "CNY".into(),
+        as_of: Utc::now(),
+    };
+    seed::seed(db, &options, &indicatif::ProgressBar::hidden())
+        .await
+        .expect("seeding");
+    let rfm = publish(&gw, bundled("tier")).await;
+    activate(&gw, "tier", &rfm, json!({})).await;
+    run(&gw, "tier").await;
+    let before = memberships(&gw, "tier").await;
+    assert_eq!(before.len(), 60);
+
+    Migrator::down(db, Some(1))
+        .await
+        .expect("undoing the rekeying");
+    let by_run: BTreeMap<i64, (String, f64)> = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT m.customer_id, m.segment, m.score FROM segment_memberships m \
+             JOIN slots s ON s.current_run_id = m.run_id WHERE s.name = 'tier'",
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            let id: i64 = row.try_get("", "customer_id").unwrap();
+            let segment: String = row.try_get("", "segment").unwrap();
+            (id, (segment, row.try_get("", "score").unwrap()))
+        })
+        .collect();
+    assert_eq!(by_run, before);
+
+    Migrator::up(db, None).await.expect("rekeying again");
+    assert_eq!(memberships(&gw, "tier").await, before);
+    assert_eq!(run(&gw, "tier").await["changed"], 0);
+}
+
 on_both_backends!(
     strategies_change_without_restart,
+    memberships_survive_rekeying_both_ways,
     runs_change_only_what_differs,
     orders_and_interactions_reclassify_in_real_time,
     recommendations_come_from_the_slot_plugin,
