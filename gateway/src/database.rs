@@ -174,16 +174,23 @@ pub fn month_day_of(backend: sea_orm::DbBackend, column: &str) -> String {
     }
 }
 
-/// An aggregate giving, as JSON text, an array with one array of `columns` per
-/// row it aggregates: many small rows read as one value (see
+/// An aggregate giving, as JSON text, an array with one [`json_array`] of
+/// `columns` per row it aggregates: many small rows read as one value (see
 /// `services::features`). Over no rows it is `[]` on SQLite and NULL on
 /// PostgreSQL.
 pub fn json_rows(backend: sea_orm::DbBackend, columns: &str) -> String {
+    let row = json_array(backend, columns);
     match backend {
-        sea_orm::DbBackend::Postgres => {
-            format!("CAST(json_agg(json_build_array({columns})) AS TEXT)")
-        }
-        _ => format!("json_group_array(json_array({columns}))"),
+        sea_orm::DbBackend::Postgres => format!("CAST(json_agg({row}) AS TEXT)"),
+        _ => format!("json_group_array({row})"),
+    }
+}
+
+/// A JSON array of `columns`; one nested in another stays an array.
+pub fn json_array(backend: sea_orm::DbBackend, columns: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("json_build_array({columns})"),
+        _ => format!("json_array({columns})"),
     }
 }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use retain_schema::customer;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -141,25 +141,25 @@ struct PackedBatch {
 }
 
 /// The columns of [`PackedProfile`], in its field order, from the activity
-/// statement.
-const PROFILE_COLUMNS: &str = "a.id, a.external_id, a.signup_at, a.birthday, \
-    a.first_order_at, a.last_order_at, a.orders_last_365_days, a.spend_last_365_days_minor, \
-    a.lifetime_orders, a.lifetime_spend_minor, a.interactions_last_30_days";
+/// statement: [`Activity`]'s figures as one nested array.
+fn profile_columns(backend: DbBackend) -> String {
+    let activity = database::json_array(
+        backend,
+        "a.first_order_at, a.last_order_at, a.orders_last_365_days, \
+         a.spend_last_365_days_minor, a.lifetime_orders, a.lifetime_spend_minor, \
+         a.interactions_last_30_days",
+    );
+    format!("a.id, a.external_id, a.signup_at, a.birthday, {activity}")
+}
 
-/// One customer of a packed batch, read from an array of [`PROFILE_COLUMNS`].
+/// One customer of a packed batch, read from an array of [`profile_columns`].
 #[derive(Debug, Deserialize)]
 struct PackedProfile {
     id: i64,
     external_id: String,
     signup_at: DateTime<Utc>,
     birthday: Option<NaiveDate>,
-    first_order_at: Option<DateTime<Utc>>,
-    last_order_at: Option<DateTime<Utc>>,
-    orders_last_365_days: i64,
-    spend_last_365_days_minor: i64,
-    lifetime_orders: i64,
-    lifetime_spend_minor: i64,
-    interactions_last_30_days: i64,
+    activity: Activity,
 }
 
 /// One membership of a packed batch: customer id, segment, score.
@@ -306,7 +306,7 @@ impl BatchQuery {
         };
         let sql = format!(
             "SELECT (SELECT {} FROM ({activity}) a) AS profiles, {memberships} AS memberships",
-            database::json_rows(backend, PROFILE_COLUMNS)
+            database::json_rows(backend, &profile_columns(backend))
         );
         let packed = PackedBatch::find_by_statement(database::statement(backend, &sql, values))
             .one(db)
@@ -324,16 +324,8 @@ impl BatchQuery {
         let (customers, features) = profiles
             .into_iter()
             .map(|p| {
-                let activity = Activity {
-                    first_order_at: p.first_order_at,
-                    last_order_at: p.last_order_at,
-                    orders_last_365_days: p.orders_last_365_days,
-                    spend_last_365_days_minor: p.spend_last_365_days_minor,
-                    lifetime_orders: p.lifetime_orders,
-                    lifetime_spend_minor: p.lifetime_spend_minor,
-                    interactions_last_30_days: p.interactions_last_30_days,
-                };
-                let features = extras.features(p.id, p.signup_at, p.birthday, &activity, self.now);
+                let features =
+                    extras.features(p.id, p.signup_at, p.birthday, &p.activity, self.now);
                 let customer = BatchCustomer {
                     id: p.id,
                     external_id: p.external_id,

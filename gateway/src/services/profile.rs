@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use retain_schema::OrderStatus;
 use sea_orm::sea_query::{Alias, Expr, Func};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use serde::Deserialize;
 
 use crate::database::statement;
 use crate::error::ServiceResult;
@@ -30,8 +31,9 @@ pub fn purchased_sql_list() -> String {
 }
 
 /// Purchase and engagement figures of one customer, as of a moment. Also read
-/// straight from a statement that selects every figure under its field name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult)]
+/// straight from a statement that selects every figure under its field name, and
+/// from a JSON array of the figures in field order (segmentation batches).
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult, Deserialize)]
 pub struct Activity {
     pub first_order_at: Option<DateTime<Utc>>,
     pub last_order_at: Option<DateTime<Utc>>,
