@@ -2,7 +2,9 @@
 //! over GraphQL: publish and activate plugins, create products and customers,
 //! place paid orders, segment and read segments.
 
+use chrono::{DateTime, Utc};
 use retain_gateway::plugins::bundled::BUNDLED;
+use retain_gateway::seed::{self, SeedOptions};
 use serde_json::{Value, json};
 
 use crate::TestGateway;
@@ -20,6 +22,20 @@ pub fn bundled(slot: &str) -> &'static [u8] {
         .find(|b| b.slot == slot)
         .unwrap_or_else(|| panic!("a bundled plugin for {slot}"))
         .component
+}
+
+/// Seeds `customers` synthetic customers (deterministic for `seed`) with orders
+/// and interactions up to `as_of`, straight into the gateway's database.
+pub async fn seed_synthetic(gw: &TestGateway, customers: u64, seed: u64, as_of: DateTime<Utc>) {
+    let options = SeedOptions {
+        customers,
+        seed,
+        currency: "CNY".into(),
+        as_of,
+    };
+    seed::seed(&gw.context.db, &options, &indicatif::ProgressBar::hidden())
+        .await
+        .expect("seeding");
 }
 
 /// Publishes a component over the multipart upload and returns its reference.

@@ -6,9 +6,8 @@
 use chrono::{Datelike, Duration, Months, NaiveDate, Utc};
 use retain_gateway::graphql::ids::decode_any;
 use retain_gateway::import::{ImportKind, import};
-use retain_gateway::seed::{self, SeedOptions};
 use retain_schema::{FeedbackCategory, FeedbackStatus, feedback};
-use retain_tests::shop::{activate, bundled, publish, run_segmentation};
+use retain_tests::shop::{activate, bundled, publish, run_segmentation, seed_synthetic};
 use retain_tests::{Backend, TestGateway, on_both_backends};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
@@ -320,16 +319,7 @@ async fn lifetime_value_is_fitted_on_the_order_history(backend: Backend) {
         "orders: the BG/NBD model cannot be fitted: too few customers to fit: 3, need at least 30"
     );
 
-    let ctx = &gw.context;
-    let options = SeedOptions {
-        customers: 400,
-        seed: 7,
-        currency: "CNY".into(),
-        as_of: Utc::now(),
-    };
-    seed::seed(&ctx.db, &options, &indicatif::ProgressBar::hidden())
-        .await
-        .expect("seeding");
+    seed_synthetic(&gw, 400, 7, Utc::now()).await;
     let rfm = publish(&gw, bundled("tier")).await;
     activate(&gw, "tier", &rfm, json!({})).await;
     run_segmentation(&gw, "tier").await;

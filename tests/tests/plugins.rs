@@ -11,7 +11,6 @@ use chrono::Utc;
 use retain_gateway::auth::Principal;
 use retain_gateway::plugins::batch::Columns;
 use retain_gateway::plugins::v1::types::Feature;
-use retain_gateway::seed::{self, SeedOptions};
 use retain_gateway::services::customers;
 use retain_gateway::services::features::{self, FeatureBatches};
 use retain_schema::{
@@ -20,7 +19,7 @@ use retain_schema::{
 
 use retain_tests::shop::{
     ACTIVATE, PUBLISH, ROLLBACK, RUN, activate, bundled, customer, paid_order, product, publish,
-    publish_error, run_segmentation as run, segment, segment_key,
+    publish_error, run_segmentation as run, seed_synthetic, segment, segment_key,
 };
 use retain_tests::{Backend, TestGateway, guests, on_both_backends};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
@@ -455,15 +454,7 @@ async fn batches_read_the_features_single_customers_get(backend: Backend) {
     let gw = TestGateway::start(backend).await;
     let db = &gw.context.db;
     let now = Utc::now();
-    let options = SeedOptions {
-        customers: 300,
-        seed: 11,
-        currency: "CNY".into(),
-        as_of: now,
-    };
-    seed::seed(db, &options, &indicatif::ProgressBar::hidden())
-        .await
-        .expect("seeding");
+    seed_synthetic(&gw, 300, 11, now).await;
     for erased in [5, 64, 65] {
         customers::erase(db, erased, &Principal::cli(), now)
             .await
@@ -531,15 +522,7 @@ async fn runs_change_only_what_differs(backend: Backend) {
     let gw = TestGateway::start(backend).await;
     let db = &gw.context.db;
     let now = Utc::now();
-    let options = SeedOptions {
-        customers: 200,
-        seed: 5,
-        currency: "CNY".into(),
-        as_of: now,
-    };
-    seed::seed(db, &options, &indicatif::ProgressBar::hidden())
-        .await
-        .expect("seeding");
+    seed_synthetic(&gw, 200, 5, now).await;
     let rfm = publish(&gw, bundled("tier")).await;
     activate(&gw, "tier", &rfm, json!({})).await;
 
@@ -611,15 +594,7 @@ async fn runs_change_only_what_differs(backend: Backend) {
 async fn memberships_survive_rekeying_both_ways(backend: Backend) {
     let gw = TestGateway::start(backend).await;
     let db = &gw.context.db;
-    let options = SeedOptions {
-        customers: 60,
-        seed: 3,
-        currency: "CNY".into(),
-        as_of: Utc::now(),
-    };
-    seed::seed(db, &options, &indicatif::ProgressBar::hidden())
-        .await
-        .expect("seeding");
+    seed_synthetic(&gw, 60, 3, Utc::now()).await;
     let rfm = publish(&gw, bundled("tier")).await;
     activate(&gw, "tier", &rfm, json!({})).await;
     run(&gw, "tier").await;
